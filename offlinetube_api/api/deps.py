@@ -1,0 +1,48 @@
+"""The objects routes depend on, as Annotated aliases."""
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from offlinetube_api.config import Settings
+from offlinetube_api.errors import TaskNotFound
+from offlinetube_api.ffmpeg import FfmpegBinary
+from offlinetube_api.models import Task
+from offlinetube_api.store import TaskStore
+from offlinetube_api.worker.manager import Downloads
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> TaskStore:
+    store: TaskStore = request.app.state.store
+    return store
+
+
+def get_downloads(request: Request) -> Downloads:
+    downloads: Downloads = request.app.state.downloads
+    return downloads
+
+
+def get_ffmpeg(request: Request) -> FfmpegBinary:
+    ffmpeg: FfmpegBinary = request.app.state.ffmpeg
+    return ffmpeg
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[TaskStore, Depends(get_store)]
+DownloadsDep = Annotated[Downloads, Depends(get_downloads)]
+FfmpegDep = Annotated[FfmpegBinary, Depends(get_ffmpeg)]
+
+
+async def get_task(store: StoreDep, task_id: Annotated[str, Path(max_length=64)]) -> Task:
+    task = await store.get(task_id)
+    if task is None:
+        raise TaskNotFound(task_id)
+    return task
+
+
+TaskDep = Annotated[Task, Depends(get_task)]

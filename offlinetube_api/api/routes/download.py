@@ -1,0 +1,16 @@
+from fastapi import APIRouter, Response, status
+
+from offlinetube_api.api.deps import DownloadsDep
+from offlinetube_api.models import DownloadRequest, TaskPublic
+
+router = APIRouter(prefix="/api", tags=["downloads"])
+
+
+@router.post("/download", status_code=status.HTTP_202_ACCEPTED, response_model=TaskPublic)
+async def start_download(
+    request: DownloadRequest, downloads: DownloadsDep, response: Response
+) -> TaskPublic:
+    """Queue a download of the video at `url`; poll the task at its `Location`."""
+    task = await downloads.submit(url=request.url, format=request.format)
+    response.headers["Location"] = f"/api/downloads/{task.id}"
+    return TaskPublic.from_task(task)

@@ -1,0 +1,41 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from offlinetube_api.api.deps import DownloadsDep, StoreDep, TaskDep
+from offlinetube_api.models import ErrorMessage, RemovalResult, TaskPublic, TaskStatus
+
+router = APIRouter(prefix="/api/downloads", tags=["downloads"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorMessage, "description": "No task has this id."}
+}
+
+
+@router.get("", response_model=list[TaskPublic])
+async def list_downloads(
+    store: StoreDep,
+    response: Response,
+    status: TaskStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TaskPublic]:
+    """The library, newest first; `X-Total-Count` says how many match in all."""
+    tasks, total = await store.page(status=status, limit=limit, offset=offset)
+    response.headers["X-Total-Count"] = str(total)
+    return [TaskPublic.from_task(task) for task in tasks]
+
+
+@router.get("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
+async def get_download(task: TaskDep) -> TaskPublic:
+    """One task, with its live progress."""
+    return TaskPublic.from_task(task)
+
+
+@router.delete("/{download_id}/remove", response_model=RemovalResult, responses=NOT_FOUND)
+async def remove_download(
+    download_id: Annotated[str, Path(max_length=64)], downloads: DownloadsDep
+) -> RemovalResult:
+    """Cancel the task if it runs, then delete its video, partial files, thumbnails and record."""
+    await downloads.remove(download_id)
+    return RemovalResult(id=download_id)

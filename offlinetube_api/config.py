@@ -1,0 +1,42 @@
+"""Service configuration, read from `OFFLINETUBE_*` environment variables."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; a bad value fails at start-up, not later."""
+
+    model_config = SettingsConfigDict(env_prefix="OFFLINETUBE_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8001, ge=1, le=65535)
+    downloads_dir: Path = Path("downloads")
+    thumbnails_dir: Path = Path("thumbnails")
+    data_dir: Path = Path("data")
+    max_concurrent_downloads: int = Field(default=3, ge=1, le=64)
+    cors_origins: Annotated[list[str], NoDecode] = ["*"]
+    log_level: str = "info"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def split_origins(cls, value: object) -> object:
+        """Accept `a,b` as well as a JSON list, since that is how people write it in a shell."""
+        if isinstance(value, str):
+            stripped = value.strip()
+            if stripped.startswith("["):
+                return json.loads(stripped)
+            return [origin.strip() for origin in stripped.split(",") if origin.strip()]
+        return value
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "offlinetube.sqlite3"
+
+    def create_folders(self) -> None:
+        for folder in (self.downloads_dir, self.thumbnails_dir, self.data_dir):
+            folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,53 @@
+"""Finds the ffmpeg binary: the one on PATH, else the one shipped by imageio-ffmpeg."""
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FfmpegSource(StrEnum):
+    PATH = "path"
+    IMAGEIO = "imageio-ffmpeg"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class FfmpegBinary:
+    path: str | None
+    source: FfmpegSource
+    version: str | None
+
+
+def _bundled_ffmpeg() -> str | None:
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except RuntimeError:  # the wheel has no binary for this platform
+        return None
+
+
+def _version_of(path: str) -> str | None:
+    try:
+        completed = subprocess.run(
+            [path, "-version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"ffmpeg version (\S+)", completed.stdout)
+    return match[1] if match else None
+
+
+def locate_ffmpeg() -> FfmpegBinary:
+    """Blocking: runs `ffmpeg -version`. Call once at start-up, off the event loop."""
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return FfmpegBinary(on_path, FfmpegSource.PATH, _version_of(on_path))
+    bundled = _bundled_ffmpeg()
+    if bundled:
+        return FfmpegBinary(bundled, FfmpegSource.IMAGEIO, _version_of(bundled))
+    return FfmpegBinary(None, FfmpegSource.NONE, None)

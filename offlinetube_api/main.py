@@ -1,0 +1,57 @@
+"""Builds the application: settings in, a FastAPI app with its store and manager out."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from offlinetube_api import __version__
+from offlinetube_api.api.router import api_router
+from offlinetube_api.config import Settings
+from offlinetube_api.errors import install_error_handlers
+from offlinetube_api.ffmpeg import locate_ffmpeg
+from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.worker.manager import DownloadManager
+
+DESCRIPTION = """Download videos with yt-dlp and serve them back for offline viewing.
+
+POST a page URL to `/api/download`, follow the task at `/api/downloads/{id}`, then play
+`stream_url` in a `<video>` tag and show `thumbnail` in an `<img>` tag."""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    await asyncio.to_thread(settings.create_folders)
+    app.state.ffmpeg = await asyncio.to_thread(locate_ffmpeg)
+    store = SqliteTaskStore(settings.database_path)
+    await store.open()
+    manager = DownloadManager(store=store, settings=settings, ffmpeg=app.state.ffmpeg)
+    app.state.store = store
+    app.state.downloads = manager
+    await manager.start()
+    try:
+        yield
+    finally:
+        await manager.shutdown()
+        await store.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="OfflineTube API", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    app.state.settings = settings or Settings()
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=app.state.settings.cors_origins,
+        allow_credentials=False,
+        allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["Location", "X-Total-Count", "Content-Range", "Accept-Ranges", "ETag"],
+    )
+    install_error_handlers(app)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,133 @@
+"""Where a task's files live, how they are named, and how they are found and deleted safely."""
+
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_TASK_ID = re.compile(rf"^{UUID_PATTERN}$")
+
+# Probe order of the original service; do not reorder.
+THUMBNAIL_FORMATS: dict[str, str] = {"jpg": "image/jpeg", "webp": "image/webp", "png": "image/png"}
+
+VIDEO_MEDIA_TYPES: dict[str, str] = {
+    "mp4": "video/mp4",
+    "m4v": "video/mp4",
+    "webm": "video/webm",
+    "mkv": "video/x-matroska",
+    "mov": "video/quicktime",
+    "ogv": "video/ogg",
+    "m4a": "audio/mp4",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg",
+    "oga": "audio/ogg",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "aac": "audio/aac",
+}
+_VIDEO_FILENAME = re.compile(
+    rf"^video__(?P<task_id>{UUID_PATTERN})\.(?P<ext>{'|'.join(VIDEO_MEDIA_TYPES)})$"
+)
+
+PARTIAL_FOLDER = ".incomplete"
+
+
+def is_task_id(value: str) -> bool:
+    return _TASK_ID.match(value) is not None
+
+
+def video_stem(task_id: str) -> str:
+    return f"video__{task_id}"
+
+
+def video_media_type(filename: str) -> str | None:
+    """The media type of a well-formed video file name, or None for any other name."""
+    match = _VIDEO_FILENAME.match(filename)
+    return VIDEO_MEDIA_TYPES[match["ext"]] if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFile:
+    path: Path
+    media_type: str
+    stat: os.stat_result
+
+
+def resolve_inside(folder: Path, name: str) -> Path | None:
+    """`folder/name` if it stays inside `folder` once symlinks are resolved, else None."""
+    root = os.path.realpath(folder)
+    candidate = os.path.realpath(os.path.join(root, name))
+    if os.path.commonpath([root, candidate]) != root or candidate == root:
+        return None
+    return Path(candidate)
+
+
+def _regular_file(path: Path | None, media_type: str) -> FoundFile | None:
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except (FileNotFoundError, NotADirectoryError, OSError):
+        return None
+    if not path.is_file():
+        return None
+    return FoundFile(path=path, media_type=media_type, stat=stat)
+
+
+def find_thumbnail(thumbnails_dir: Path, task_id: str) -> FoundFile | None:
+    """The first of `<task_id>.jpg`, `.webp`, `.png` that exists; the file system is not
+    touched at all for an id that is not a UUID."""
+    if not is_task_id(task_id):
+        return None
+    for ext, media_type in THUMBNAIL_FORMATS.items():
+        found = _regular_file(resolve_inside(thumbnails_dir, f"{task_id}.{ext}"), media_type)
+        if found:
+            return found
+    return None
+
+
+def find_video(downloads_dir: Path, filename: str) -> FoundFile | None:
+    media_type = video_media_type(filename)
+    if media_type is None:
+        return None
+    return _regular_file(resolve_inside(downloads_dir, filename), media_type)
+
+
+def partial_dir(downloads_dir: Path, task_id: str) -> Path:
+    """Where yt-dlp writes a task's unfinished files; nothing in it is ever served."""
+    return downloads_dir / PARTIAL_FOLDER / task_id
+
+
+def local_thumbnail_name(thumbnails_dir: Path, task_id: str) -> str | None:
+    found = find_thumbnail(thumbnails_dir, task_id)
+    return found.path.name if found else None
+
+
+def remove_partial_files(downloads_dir: Path, task_id: str) -> None:
+    if is_task_id(task_id):
+        shutil.rmtree(partial_dir(downloads_dir, task_id), ignore_errors=True)
+
+
+def remove_task_files(downloads_dir: Path, thumbnails_dir: Path, task_id: str) -> list[Path]:
+    """Delete everything a task left on disk: video, partial files and thumbnails in any
+    format. Files already gone are fine. Returns what was deleted."""
+    if not is_task_id(task_id):
+        return []
+    remove_partial_files(downloads_dir, task_id)
+    doomed = [*downloads_dir.glob(f"{video_stem(task_id)}.*"), *thumbnails_dir.glob(f"{task_id}.*")]
+    removed = []
+    for path in doomed:
+        try:
+            path.unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+        except IsADirectoryError:
+            logger.warning("not deleting directory %s", path)
+    return removed

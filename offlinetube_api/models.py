@@ -1,0 +1,206 @@
+"""The task domain record and the API's request/response schemas."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class TaskStatus(StrEnum):
+    """Life cycle: queued -> downloading -> processing -> completed, failed or cancelled."""
+
+    QUEUED = "queued"
+    DOWNLOADING = "downloading"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_active(self) -> bool:
+        return self in (TaskStatus.DOWNLOADING, TaskStatus.PROCESSING)
+
+    @property
+    def is_final(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One download as the store keeps it."""
+
+    id: str
+    url: str
+    format: str | None
+    status: TaskStatus
+    created_at: datetime
+    title: str | None = None
+    progress: float = 0.0
+    downloaded_bytes: int | None = None
+    total_bytes: int | None = None
+    speed: float | None = None
+    eta: int | None = None
+    error: str | None = None
+    filename: str | None = None
+    filesize: int | None = None
+    ext: str | None = None
+    duration: float | None = None
+    thumbnail_file: str | None = None
+    remote_thumbnail: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+URL_MAX_LENGTH = 4096
+URL_HELP = (
+    "url must be an absolute http:// or https:// address, e.g. https://example.com/watch?v=abc"
+)
+
+
+class DownloadRequest(BaseModel):
+    """What a client posts to start a download."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ"}]}
+    )
+
+    url: str = Field(max_length=URL_MAX_LENGTH, description="Page of the video to download.")
+    format: str | None = Field(
+        default=None,
+        max_length=512,
+        description="Optional yt-dlp format selector; the default gives a browser-playable file.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def must_be_absolute_http(cls, url: str) -> str:
+        url = url.strip()
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(URL_HELP)
+        return url
+
+    @field_validator("format")
+    @classmethod
+    def blank_format_means_default(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+
+class TaskPublic(BaseModel):
+    """A download as clients see it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "task_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+                    "format": None,
+                    "title": "A video",
+                    "status": "completed",
+                    "progress": 100.0,
+                    "downloaded_bytes": 1048576,
+                    "total_bytes": 1048576,
+                    "speed": None,
+                    "eta": None,
+                    "error": None,
+                    "filename": "video__0f8fad5b-d9cb-469f-a165-70867728950e.mp4",
+                    "filesize": 1048576,
+                    "ext": "mp4",
+                    "duration": 212.0,
+                    "thumbnail": "/api/thumbnails/0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "stream_url": "/api/stream/video__0f8fad5b-d9cb-469f-a165-70867728950e.mp4",
+                    "created_at": "2026-11-26T20:40:00Z",
+                    "started_at": "2026-11-26T20:40:01Z",
+                    "finished_at": "2026-11-26T20:40:09Z",
+                }
+            ]
+        }
+    )
+
+    id: str
+    task_id: str = Field(description="Same as `id`, kept for clients of the original service.")
+    url: str
+    format: str | None
+    title: str | None
+    status: TaskStatus
+    progress: float = Field(ge=0, le=100)
+    downloaded_bytes: int | None
+    total_bytes: int | None
+    speed: float | None = Field(description="Bytes per second while downloading.")
+    eta: int | None = Field(description="Seconds left while downloading.")
+    error: str | None
+    filename: str | None
+    filesize: int | None
+    ext: str | None
+    duration: float | None = Field(description="Length of the video in seconds.")
+    thumbnail: str | None = Field(
+        description="`/api/thumbnails/<id>` when stored locally, else the remote URL, else null."
+    )
+    stream_url: str | None = Field(description="`/api/stream/<filename>` once completed.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_task(cls, task: Task) -> "TaskPublic":
+        thumbnail = f"/api/thumbnails/{task.id}" if task.thumbnail_file else task.remote_thumbnail
+        completed = task.status is TaskStatus.COMPLETED and task.filename
+        return cls(
+            id=task.id,
+            task_id=task.id,
+            url=task.url,
+            format=task.format,
+            title=task.title,
+            status=task.status,
+            progress=task.progress,
+            downloaded_bytes=task.downloaded_bytes,
+            total_bytes=task.total_bytes,
+            speed=task.speed,
+            eta=task.eta,
+            error=task.error,
+            filename=task.filename,
+            filesize=task.filesize,
+            ext=task.ext,
+            duration=task.duration,
+            thumbnail=thumbnail,
+            stream_url=f"/api/stream/{task.filename}" if completed else None,
+            created_at=task.created_at,
+            started_at=task.started_at,
+            finished_at=task.finished_at,
+        )
+
+
+class RemovalResult(BaseModel):
+    id: str
+    removed: bool = True
+
+
+class FfmpegInfo(BaseModel):
+    path: str | None = Field(description="The ffmpeg binary in use, or null when none was found.")
+    source: str = Field(description="`path` (found on PATH), `imageio-ffmpeg` (bundled) or `none`.")
+    version: str | None
+
+
+class QueueInfo(BaseModel):
+    queued: int
+    running: int
+    max_concurrent: int
+
+
+class Health(BaseModel):
+    status: str = "ok"
+    version: str
+    yt_dlp_version: str
+    ffmpeg: FfmpegInfo
+    queue: QueueInfo
+    disk_free_bytes: int
+
+
+class ErrorMessage(BaseModel):
+    """FastAPI's error shape."""
+
+    detail: str

@@ -1,0 +1,183 @@
+"""TaskStore: where tasks live. The SQLite implementation is the only module that speaks SQL."""
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from offlinetube_api.models import Task, TaskStatus
+
+T = TypeVar("T")
+
+_COLUMNS = tuple(field.name for field in fields(Task))
+_DATETIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at"})
+_UPDATABLE = frozenset(_COLUMNS) - {"id", "url", "format", "created_at"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    format TEXT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    title TEXT,
+    progress REAL NOT NULL DEFAULT 0,
+    downloaded_bytes INTEGER,
+    total_bytes INTEGER,
+    speed REAL,
+    eta INTEGER,
+    error TEXT,
+    filename TEXT,
+    filesize INTEGER,
+    ext TEXT,
+    duration REAL,
+    thumbnail_file TEXT,
+    remote_thumbnail TEXT,
+    started_at TEXT,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
+"""
+
+
+class TaskStore(Protocol):
+    """What the API and the download manager need from a store of tasks."""
+
+    async def add(self, task: Task) -> None: ...
+
+    async def get(self, task_id: str) -> Task | None: ...
+
+    async def page(
+        self, *, status: TaskStatus | None, limit: int, offset: int
+    ) -> tuple[list[Task], int]:
+        """Newest first; also returns how many match in all."""
+        ...
+
+    async def with_status(self, statuses: Iterable[TaskStatus]) -> list[Task]:
+        """Oldest first."""
+        ...
+
+    async def update(self, task_id: str, **changes: Any) -> Task | None: ...
+
+    async def delete(self, task_id: str) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+def _to_row_value(column: str, value: Any) -> Any:
+    if column in _DATETIME_COLUMNS and value is not None:
+        return value.isoformat()
+    return value
+
+
+def _task_from_row(row: sqlite3.Row) -> Task:
+    values = {column: row[column] for column in _COLUMNS}
+    for column in _DATETIME_COLUMNS:
+        if values[column] is not None:
+            values[column] = datetime.fromisoformat(values[column])
+    values["status"] = TaskStatus(values["status"])
+    return Task(**values)
+
+
+class SqliteTaskStore:
+    """SQLite in WAL mode. One connection, used from one dedicated thread, so no call
+    blocks the event loop and writes never contend with each other."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-store")
+        self._connection: sqlite3.Connection | None = None
+
+    async def _run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: call(self._connect()))
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self._path, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=5000")
+            connection.executescript(_SCHEMA)
+            self._connection = connection
+        return self._connection
+
+    async def open(self) -> None:
+        await self._run(lambda _: None)
+
+    async def add(self, task: Task) -> None:
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        sql = f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({placeholders})"
+        values = [_to_row_value(column, getattr(task, column)) for column in _COLUMNS]
+        await self._run(lambda db: db.execute(sql, values))
+
+    async def get(self, task_id: str) -> Task | None:
+        def query(db: sqlite3.Connection) -> Task | None:
+            row = db.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            return _task_from_row(row) if row else None
+
+        return await self._run(query)
+
+    async def page(
+        self, *, status: TaskStatus | None, limit: int, offset: int
+    ) -> tuple[list[Task], int]:
+        where, params = ("WHERE status = ?", [status.value]) if status else ("", [])
+
+        def query(db: sqlite3.Connection) -> tuple[list[Task], int]:
+            rows = db.execute(
+                f"SELECT * FROM tasks {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+            total = db.execute(f"SELECT count(*) FROM tasks {where}", params).fetchone()[0]
+            return [_task_from_row(row) for row in rows], total
+
+        return await self._run(query)
+
+    async def with_status(self, statuses: Iterable[TaskStatus]) -> list[Task]:
+        wanted = [status.value for status in statuses]
+        marks = ", ".join("?" for _ in wanted)
+
+        def query(db: sqlite3.Connection) -> list[Task]:
+            rows = db.execute(
+                f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY seq", wanted
+            ).fetchall()
+            return [_task_from_row(row) for row in rows]
+
+        return await self._run(query)
+
+    async def update(self, task_id: str, **changes: Any) -> Task | None:
+        unknown = set(changes) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        values = [_to_row_value(column, value) for column, value in changes.items()]
+
+        def query(db: sqlite3.Connection) -> Task | None:
+            row = db.execute(
+                f"UPDATE tasks SET {assignments} WHERE id = ? RETURNING *", [*values, task_id]
+            ).fetchone()
+            return _task_from_row(row) if row else None
+
+        return await self._run(query)
+
+    async def delete(self, task_id: str) -> bool:
+        cursor = await self._run(
+            lambda db: db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+        )
+        return cursor.rowcount > 0
+
+    async def close(self) -> None:
+        def close_connection(_: sqlite3.Connection) -> None:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+        if self._connection is not None:
+            await self._run(close_connection)
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,47 @@
+"""Fixtures shared by the whole suite: real media, a real video site on 127.0.0.1, and the
+real service behind real HTTP."""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.media import make_media
+from tests.fixtures.service import RunningService, start_service
+from tests.fixtures.site import FixtureSite
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_media(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(scope="session")
+def site(media_dir: Path) -> Iterator[FixtureSite]:
+    running = FixtureSite(media_dir).start()
+    yield running
+    running.stop()
+
+
+ServiceFactory = Callable[..., RunningService]
+
+
+@pytest.fixture
+def make_service(tmp_path: Path) -> Iterator[ServiceFactory]:
+    """Starts the service on a free port with its folders under tmp_path; stops it after."""
+    started: list[RunningService] = []
+
+    def factory(**overrides: Any) -> RunningService:
+        service = start_service(tmp_path / f"service-{len(started)}", **overrides)
+        started.append(service)
+        return service
+
+    yield factory
+    for service in reversed(started):
+        service.stop()
+
+
+@pytest.fixture
+def service(make_service: ServiceFactory) -> RunningService:
+    return make_service()
