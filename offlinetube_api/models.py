@@ -85,7 +85,9 @@ class DownloadRequest(BaseModel):
     @field_validator("format")
     @classmethod
     def blank_format_means_default(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+        if value is None:
+            return None
+        return value.strip() or None
 
 
 class TaskPublic(BaseModel):

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
 from offlinetube_api.config import Settings
 from offlinetube_api.errors import TaskNotFound
@@ -38,7 +38,7 @@ DownloadsDep = Annotated[Downloads, Depends(get_downloads)]
 FfmpegDep = Annotated[FfmpegBinary, Depends(get_ffmpeg)]
 
 
-async def get_task(store: StoreDep, task_id: Annotated[str, Path(max_length=64)]) -> Task:
+async def get_task(store: StoreDep, task_id: str) -> Task:
     task = await store.get(task_id)
     if task is None:
         raise TaskNotFound(task_id)

@@ -176,15 +176,18 @@ class DownloadManager:
         )
 
     async def _run(self, task: Task) -> None:
-        await self._save(
-            task.id, **{**_fresh_attempt(TaskStatus.DOWNLOADING), "started_at": _now()}
-        )
         process = DownloadProcess(self._job(task))
         running = RunningDownload(process)
+        # Registered before the first await, so a removal at any later point finds and stops it.
         self._running[task.id] = running
         outcome: Finished | Failed | None = None
         try:
-            await process.start()
+            started = {**_fresh_attempt(TaskStatus.DOWNLOADING), "started_at": _now()}
+            await self._save(task.id, **started)
+            if running.stop_reason is None:
+                await process.start()
+            if running.stop_reason is not None:
+                process.kill()  # stopped while it was starting
             async for report in process.reports():
                 if isinstance(report, Finished | Failed):
                     outcome = report

@@ -20,6 +20,14 @@ logger = logging.getLogger(__name__)
 CHILD_MODULE = "offlinetube_api.worker.child"
 
 
+def _child_main(job: DownloadJob, connection: Connection) -> None:
+    """Runs in the child. The import is here so the API process never loads yt-dlp; the
+    forkserver has it preloaded, so this costs nothing there."""
+    from offlinetube_api.worker import child
+
+    child.run(job, connection)
+
+
 @cache
 def _context() -> BaseContext:
     """forkserver: children fork from a clean, single-threaded server that has yt-dlp imported
@@ -33,12 +41,13 @@ def _context() -> BaseContext:
 
 class DownloadProcess:
     def __init__(self, job: DownloadJob) -> None:
-        from offlinetube_api.worker import child  # imported here: yt-dlp is heavy
-
         context = _context()
         self._connection, child_end = context.Pipe(duplex=False)
         self._process: BaseProcess = context.Process(  # type: ignore[attr-defined]
-            target=child.run, args=(job, child_end), name=f"download-{job.task_id[:8]}", daemon=True
+            target=_child_main,
+            args=(job, child_end),
+            name=f"download-{job.task_id[:8]}",
+            daemon=True,
         )
         self._child_end: Connection | None = child_end
 

@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from offlinetube_api.api.deps import DownloadsDep, StoreDep, TaskDep
 from offlinetube_api.models import ErrorMessage, RemovalResult, TaskPublic, TaskStatus
@@ -33,9 +33,7 @@ async def get_download(task: TaskDep) -> TaskPublic:
 
 
 @router.delete("/{download_id}/remove", response_model=RemovalResult, responses=NOT_FOUND)
-async def remove_download(
-    download_id: Annotated[str, Path(max_length=64)], downloads: DownloadsDep
-) -> RemovalResult:
+async def remove_download(download_id: str, downloads: DownloadsDep) -> RemovalResult:
     """Cancel the task if it runs, then delete its video, partial files, thumbnails and record."""
     await downloads.remove(download_id)
     return RemovalResult(id=download_id)

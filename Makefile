@@ -1,0 +1,32 @@
+# `make run` and `make test` set everything up themselves on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test lint clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+## Start the service on http://127.0.0.1:8001 (OFFLINETUBE_* variables configure it).
+run: install
+	$(BIN)/offlinetube-api
+
+## Run the whole test suite.
+test: install
+	$(BIN)/python -m pytest
+
+## Style and types.
+lint: install
+	$(BIN)/ruff check offlinetube_api tests
+	$(BIN)/ruff format --check offlinetube_api tests
+	$(BIN)/mypy offlinetube_api
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,66 @@
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from offlinetube_api.config import Settings
+from tests.fixtures.service import RunningService
+
+
+def test_defaults_match_the_original_service(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    settings = Settings()
+
+    assert (settings.host, settings.port) == ("127.0.0.1", 8001)
+    assert settings.max_concurrent_downloads == 3
+    assert settings.cors_origins == ["*"]
+    assert settings.downloads_dir == Path("downloads")
+    assert settings.data_dir == Path("data")
+
+
+def test_environment_overrides_with_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OFFLINETUBE_PORT", "9000")
+    monkeypatch.setenv("OFFLINETUBE_DOWNLOADS_DIR", str(tmp_path / "videos"))
+    monkeypatch.setenv("OFFLINETUBE_CORS_ORIGINS", "http://localhost:3000, https://tube.lan")
+
+    settings = Settings()
+
+    assert settings.port == 9000
+    assert settings.downloads_dir == tmp_path / "videos"
+    assert settings.cors_origins == ["http://localhost:3000", "https://tube.lan"]
+
+
+def test_cors_origins_accepts_a_json_list(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OFFLINETUBE_CORS_ORIGINS", '["http://a.test", "http://b.test"]')
+
+    assert Settings().cors_origins == ["http://a.test", "http://b.test"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("OFFLINETUBE_PORT", "http"), ("OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS", "0")]
+)
+def test_bad_values_fail_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_start_up_creates_the_folders(make_service: Callable[..., RunningService]) -> None:
+    service = make_service()
+
+    for folder in (
+        service.settings.downloads_dir,
+        service.settings.thumbnails_dir,
+        service.settings.data_dir,
+    ):
+        assert folder.is_dir()
+    assert service.settings.database_path.is_file()

@@ -1,0 +1,135 @@
+"""A crash mid-download loses nothing: the next start cleans the partial files and resumes."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.service import wait_until
+from tests.fixtures.site import FixtureSite
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.add(child)
+            pending.append(child)
+    return found
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+class ServiceProcess:
+    """`python -m offlinetube_api` as a user would start it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> httpx.Client:
+        env = os.environ | {
+            "OFFLINETUBE_PORT": str(self.port),
+            "OFFLINETUBE_DOWNLOADS_DIR": str(self.root / "downloads"),
+            "OFFLINETUBE_THUMBNAILS_DIR": str(self.root / "thumbnails"),
+            "OFFLINETUBE_DATA_DIR": str(self.root / "data"),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "offlinetube_api"], env=env, cwd=self.root
+        )
+        client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=5)
+
+        def healthy() -> bool:
+            try:
+                return client.get("/api/health").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(healthy, deadline_s=30, what="the service to answer")
+        return client
+
+    def kill(self) -> None:
+        assert self.process
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def service_process(tmp_path: Path) -> Iterator[ServiceProcess]:
+    service = ServiceProcess(tmp_path)
+    yield service
+    service.stop()
+
+
+def test_killed_service_restarts_interrupted_download(
+    service_process: ServiceProcess, site: FixtureSite
+) -> None:
+    client = service_process.start()
+    url = site.page_url(video=site.url("/slow/60000/clip.mp4"), thumb=site.url("/media/thumb.png"))
+    task_id = client.post("/api/download", json={"url": url}).json()["id"]
+
+    def mid_download() -> bool:
+        task = client.get(f"/api/downloads/{task_id}").json()
+        return task["status"] == "downloading" and (task["downloaded_bytes"] or 0) > 0
+
+    wait_until(mid_download, what="the download to be under way")
+    partial = service_process.root / "downloads" / ".incomplete" / task_id
+    assert any(partial.iterdir()), "a partial file should exist mid-download"
+    assert service_process.process
+    workers = _descendants(service_process.process.pid)
+    assert workers, "the download runs in a child process"
+
+    service_process.kill()
+
+    wait_until(
+        lambda: not any(_is_running(pid) for pid in workers), deadline_s=10, what="orphans to die"
+    )
+    client = service_process.start()
+    task = client.get(f"/api/downloads/{task_id}").json()
+    assert task["status"] in ("queued", "downloading")
+
+    def finished() -> dict[str, object] | None:
+        current: dict[str, object] = client.get(f"/api/downloads/{task_id}").json()
+        return current if current["status"] in ("completed", "failed") else None
+
+    task = wait_until(finished, what="the resumed download to finish")
+    assert task["status"] == "completed", task["error"]
+    assert (service_process.root / "downloads" / f"video__{task_id}.mp4").stat().st_size == task[
+        "filesize"
+    ]
+    assert not partial.exists()
+    assert client.get(f"/api/thumbnails/{task_id}").headers["content-type"] == "image/png"
