@@ -177,6 +177,12 @@ class TaskPublic(BaseModel):
 
 
 class RemovalResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": "0f8fad5b-d9cb-469f-a165-70867728950e", "removed": True}]
+        }
+    )
+
     id: str
     removed: bool = True
 
@@ -194,6 +200,21 @@ class QueueInfo(BaseModel):
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "version": "0.1.0",
+                    "yt_dlp_version": "2026.10.26",
+                    "ffmpeg": {"path": "/usr/bin/ffmpeg", "source": "path", "version": "5.1.6"},
+                    "queue": {"queued": 2, "running": 3, "max_concurrent": 3},
+                    "disk_free_bytes": 85391659008,
+                }
+            ]
+        }
+    )
+
     status: str = "ok"
     version: str
     yt_dlp_version: str

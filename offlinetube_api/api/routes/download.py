@@ -1,3 +1,5 @@
+from typing import Any
+
 from fastapi import APIRouter, Response, status
 
 from offlinetube_api.api.deps import DownloadsDep
@@ -5,8 +7,22 @@ from offlinetube_api.models import DownloadRequest, TaskPublic
 
 router = APIRouter(prefix="/api", tags=["downloads"])
 
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "description": "Queued. Follow the task at its `Location`.",
+        "headers": {
+            "Location": {"description": "`/api/downloads/<task_id>`", "schema": {"type": "string"}}
+        },
+    },
+}
 
-@router.post("/download", status_code=status.HTTP_202_ACCEPTED, response_model=TaskPublic)
+
+@router.post(
+    "/download",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TaskPublic,
+    responses=ACCEPTED,
+)
 async def start_download(
     request: DownloadRequest, downloads: DownloadsDep, response: Response
 ) -> TaskPublic:
