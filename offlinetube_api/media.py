@@ -39,7 +39,7 @@ PARTIAL_FOLDER = ".incomplete"
 
 
 def is_task_id(value: str) -> bool:
-    return _TASK_ID.match(value) is not None
+    return _TASK_ID.fullmatch(value) is not None
 
 
 def video_stem(task_id: str) -> str:
@@ -48,7 +48,7 @@ def video_stem(task_id: str) -> str:
 
 def video_media_type(filename: str) -> str | None:
     """The media type of a well-formed video file name, or None for any other name."""
-    match = _VIDEO_FILENAME.match(filename)
+    match = _VIDEO_FILENAME.fullmatch(filename)
     return VIDEO_MEDIA_TYPES[match["ext"]] if match else None
 
 
