@@ -42,14 +42,17 @@ def _now() -> datetime:
 
 
 class RunningDownload:
-    def __init__(self, process: DownloadProcess) -> None:
-        self.process = process
+    """A task a worker has taken off the queue, from that moment until it is settled."""
+
+    def __init__(self) -> None:
+        self.process: DownloadProcess | None = None
         self.stop_reason: StopReason | None = None
         self.done = asyncio.Event()
 
     def stop(self, reason: StopReason) -> None:
         self.stop_reason = self.stop_reason or reason
-        self.process.kill()
+        if self.process:
+            self.process.kill()
 
 
 class DownloadManager:
@@ -149,16 +152,18 @@ class DownloadManager:
             if task_id not in self._waiting:
                 continue  # removed while it waited
             del self._waiting[task_id]
-            task = await self._store.get(task_id)
-            if task is None or task.status is not TaskStatus.QUEUED:
-                continue
+            # Registered before any await, so a removal from now on finds it and stops it.
+            running = self._running[task_id] = RunningDownload()
             try:
-                await self._run(task)
+                await self._run(task_id, running)
             except Exception:  # one broken task must not take a worker with it
                 logger.exception("task %s failed inside the manager", task_id)
                 await self._save(
                     task_id, status=TaskStatus.FAILED, error="internal error", finished_at=_now()
                 )
+            finally:
+                del self._running[task_id]
+                running.done.set()
 
     # -- one download -----------------------------------------------------------------------
 
@@ -175,35 +180,31 @@ class DownloadManager:
             ffmpeg_path=self._ffmpeg.path,
         )
 
-    async def _run(self, task: Task) -> None:
-        process = DownloadProcess(self._job(task))
-        running = RunningDownload(process)
-        # Registered before the first await, so a removal at any later point finds and stops it.
-        self._running[task.id] = running
+    async def _run(self, task_id: str, running: RunningDownload) -> None:
+        task = await self._store.get(task_id)
+        if task is None or task.status is not TaskStatus.QUEUED or running.stop_reason:
+            return
+        process = running.process = DownloadProcess(self._job(task))
         outcome: Finished | Failed | None = None
         try:
             started = {**_fresh_attempt(TaskStatus.DOWNLOADING), "started_at": _now()}
-            await self._save(task.id, **started)
+            await self._save(task_id, **started)
             if running.stop_reason is None:
                 await process.start()
-            if running.stop_reason is not None:
-                process.kill()  # stopped while it was starting
-            async for report in process.reports():
-                if isinstance(report, Finished | Failed):
-                    outcome = report
-                else:
-                    await self._apply(task.id, report)
+                if running.stop_reason is not None:
+                    process.kill()  # stopped while it was starting
+                async for report in process.reports():
+                    if isinstance(report, Finished | Failed):
+                        outcome = report
+                    else:
+                        await self._apply(task_id, report)
         finally:
             process.kill()
             exit_code = await process.wait()
             await asyncio.to_thread(
-                media.remove_partial_files, self._settings.downloads_dir, task.id
+                media.remove_partial_files, self._settings.downloads_dir, task_id
             )
-            try:
-                await self._settle(task.id, outcome, running.stop_reason, exit_code)
-            finally:
-                del self._running[task.id]
-                running.done.set()
+            await self._settle(task_id, outcome, running.stop_reason, exit_code)
 
     async def _apply(self, task_id: str, report: Progress | Metadata) -> None:
         if isinstance(report, Metadata):

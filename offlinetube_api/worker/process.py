@@ -100,6 +100,8 @@ class DownloadProcess:
         """Reap the child without blocking the loop."""
         if self._process.pid is None:  # never started
             self._connection.close()
+            if self._child_end is not None:
+                self._child_end.close()
             return None
         loop = asyncio.get_running_loop()
         if self._process.exitcode is None:
