@@ -42,6 +42,29 @@ def _version_of(path: str) -> str | None:
     return match[1] if match else None
 
 
+_DURATION = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+
+
+def media_duration(ffmpeg_path: str, media_file: str) -> float | None:
+    """Length of a media file in seconds, read from `ffmpeg -i` (ffprobe is not always there:
+    the imageio-ffmpeg wheel ships ffmpeg alone). Blocking."""
+    try:
+        completed = subprocess.run(
+            [ffmpeg_path, "-hide_banner", "-i", media_file],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = _DURATION.search(completed.stderr)
+    if not match:
+        return None
+    hours, minutes, seconds = match.groups()
+    return round(int(hours) * 3600 + int(minutes) * 60 + float(seconds), 3)
+
+
 def locate_ffmpeg() -> FfmpegBinary:
     """Blocking: runs `ffmpeg -version`. Call once at start-up, off the event loop."""
     on_path = shutil.which("ffmpeg")

@@ -114,6 +114,10 @@ def remove_partial_files(downloads_dir: Path, task_id: str) -> None:
         shutil.rmtree(partial_dir(downloads_dir, task_id), ignore_errors=True)
 
 
+def remove_all_partial_files(downloads_dir: Path) -> None:
+    shutil.rmtree(downloads_dir / PARTIAL_FOLDER, ignore_errors=True)
+
+
 def remove_task_files(downloads_dir: Path, thumbnails_dir: Path, task_id: str) -> list[Path]:
     """Delete everything a task left on disk: video, partial files and thumbnails in any
     format. Files already gone are fine. Returns what was deleted."""

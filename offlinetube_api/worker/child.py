@@ -16,6 +16,7 @@ import yt_dlp
 from yt_dlp.postprocessor import PostProcessor
 from yt_dlp.utils import DownloadError, remove_terminal_sequences
 
+from offlinetube_api.ffmpeg import media_duration
 from offlinetube_api.worker.messages import (
     DownloadJob,
     Failed,
@@ -178,14 +179,17 @@ def _die_with_parent() -> None:
         pass
 
 
-def _finished(final_paths: list[str], downloads_dir: str) -> Finished | Failed:
+def _finished(final_paths: list[str], job: DownloadJob) -> Finished | Failed:
     if not final_paths:
         return Failed("yt-dlp finished without producing a file")
     final = Path(final_paths[-1])
-    if final.parent.resolve() != Path(downloads_dir).resolve() or not final.is_file():
+    if final.parent.resolve() != Path(job.downloads_dir).resolve() or not final.is_file():
         return Failed(f"yt-dlp wrote an unexpected file: {final.name}")
     return Finished(
-        filename=final.name, ext=final.suffix.lstrip("."), filesize=final.stat().st_size
+        filename=final.name,
+        ext=final.suffix.lstrip("."),
+        filesize=final.stat().st_size,
+        duration=media_duration(job.ffmpeg_path, str(final)) if job.ffmpeg_path else None,
     )
 
 
@@ -198,7 +202,7 @@ def download(job: DownloadJob, reporter: Reporter) -> Report:
             ydl.extract_info(job.url, download=True)
     except DownloadError as exc:
         return Failed(clean_message(str(exc)))
-    return _finished(final_paths, job.downloads_dir)
+    return _finished(final_paths, job)
 
 
 def run(job: DownloadJob, connection: Connection) -> None:

@@ -136,11 +136,10 @@ class DownloadManager:
 
     async def _recover(self) -> None:
         """Requeue what a crash or a restart left behind, oldest first, with clean folders."""
+        # Nothing runs yet, so every partial file is a leftover, whether its task survives or not.
+        await asyncio.to_thread(media.remove_all_partial_files, self._settings.downloads_dir)
         interrupted = await self._store.with_status([TaskStatus.DOWNLOADING, TaskStatus.PROCESSING])
         for task in interrupted:
-            await asyncio.to_thread(
-                media.remove_partial_files, self._settings.downloads_dir, task.id
-            )
             await self._save(task.id, **_fresh_attempt(TaskStatus.QUEUED))
             logger.info("task %s was interrupted; it is queued again", task.id)
         for task in await self._store.with_status([TaskStatus.QUEUED]):
@@ -255,6 +254,7 @@ class DownloadManager:
                 downloaded_bytes=outcome.filesize,
                 total_bytes=outcome.filesize,
                 thumbnail_file=thumbnail,
+                **({"duration": outcome.duration} if outcome.duration else {}),
                 speed=None,
                 eta=None,
                 finished_at=_now(),

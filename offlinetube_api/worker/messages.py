@@ -44,6 +44,7 @@ class Finished:
     filename: str
     ext: str
     filesize: int
+    duration: float | None
 
 
 @dataclass(frozen=True, slots=True)

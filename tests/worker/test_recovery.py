@@ -3,6 +3,7 @@
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -133,3 +134,45 @@ def test_killed_service_restarts_interrupted_download(
     ]
     assert not partial.exists()
     assert client.get(f"/api/thumbnails/{task_id}").headers["content-type"] == "image/png"
+
+
+def test_sigterm_requeues_running_download_and_next_start_finishes_it(
+    service_process: ServiceProcess, site: FixtureSite
+) -> None:
+    client = service_process.start()
+    url = site.page_url(video=site.url("/slow/60000/clip.mp4"))
+    task_id = client.post("/api/download", json={"url": url}).json()["id"]
+    wait_until(
+        lambda: client.get(f"/api/downloads/{task_id}").json()["status"] == "downloading",
+        what="the download to start",
+    )
+    assert service_process.process
+
+    service_process.process.send_signal(signal.SIGTERM)
+
+    # uvicorn shuts down cleanly, then re-raises the signal, as a well-behaved process does.
+    assert service_process.process.wait(timeout=15) in (0, -signal.SIGTERM)
+    with sqlite3.connect(service_process.root / "data" / "offlinetube.sqlite3") as database:
+        saved = database.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    assert saved == ("queued",)
+    stray = service_process.root / "downloads" / ".incomplete"
+    assert not stray.exists() or not any(stray.iterdir())
+    client = service_process.start()
+    wait_until(
+        lambda: client.get(f"/api/downloads/{task_id}").json()["status"] == "completed",
+        what="the requeued download to finish",
+    )
+
+
+def test_start_up_sweeps_partial_files_of_tasks_that_are_gone(
+    service_process: ServiceProcess,
+) -> None:
+    leftover = (
+        service_process.root / "downloads" / ".incomplete" / "0f8e7d6c-5b4a-4392-8170-a1b2c3d4e5f6"
+    )
+    leftover.mkdir(parents=True)
+    (leftover / "video.mp4.part").write_bytes(b"half a video")
+
+    service_process.start()
+
+    assert not leftover.exists()
