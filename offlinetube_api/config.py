@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     max_concurrent_downloads: int = Field(default=3, ge=1, le=64)
     cors_origins: Annotated[list[str], NoDecode] = ["*"]
     log_level: str = "info"
+    max_retries: int = Field(default=3, ge=0, le=20)
+    retry_backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
+    playlist_limit: int = Field(default=50, ge=1, le=10_000)
+    min_free_bytes: int = Field(default=1024**3, ge=0)
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+    shutdown_timeout: float = Field(default=10.0, gt=0, le=600)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -11,8 +11,10 @@ from offlinetube_api import __version__
 from offlinetube_api.api.router import api_router
 from offlinetube_api.config import Settings
 from offlinetube_api.errors import install_error_handlers
+from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import locate_ffmpeg
 from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.manager import DownloadManager
 
 DESCRIPTION = """Download videos with yt-dlp and serve them back for offline viewing.
@@ -28,15 +30,31 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ffmpeg = await asyncio.to_thread(locate_ffmpeg)
     store = SqliteTaskStore(settings.database_path)
     await store.open()
-    manager = DownloadManager(store=store, settings=settings, ffmpeg=app.state.ffmpeg)
+    events = TaskEvents()
+    notifier = _webhook_notifier(settings)
+    manager = DownloadManager(
+        store=store, settings=settings, ffmpeg=app.state.ffmpeg, events=events, notifier=notifier
+    )
     app.state.store = store
+    app.state.events = events
     app.state.downloads = manager
+    if notifier:
+        notifier.start()
     await manager.start()
     try:
         yield
     finally:
         await manager.shutdown()
+        if notifier:
+            await notifier.close(timeout=settings.shutdown_timeout / 2)
         await store.close()
+
+
+def _webhook_notifier(settings: Settings) -> WebhookNotifier | None:
+    if settings.webhook_url is None:
+        return None
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return WebhookNotifier(str(settings.webhook_url), secret)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from offlinetube_api.config import Settings
 from offlinetube_api.errors import TaskNotFound
+from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import FfmpegBinary
 from offlinetube_api.models import Task
 from offlinetube_api.store import TaskStore
@@ -27,6 +28,11 @@ def get_downloads(request: Request) -> Downloads:
     return downloads
 
 
+def get_events(request: Request) -> TaskEvents:
+    events: TaskEvents = request.app.state.events
+    return events
+
+
 def get_ffmpeg(request: Request) -> FfmpegBinary:
     ffmpeg: FfmpegBinary = request.app.state.ffmpeg
     return ffmpeg
@@ -36,6 +42,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[TaskStore, Depends(get_store)]
 DownloadsDep = Annotated[Downloads, Depends(get_downloads)]
 FfmpegDep = Annotated[FfmpegBinary, Depends(get_ffmpeg)]
+EventsDep = Annotated[TaskEvents, Depends(get_events)]
 
 
 async def get_task(store: StoreDep, task_id: str) -> Task:

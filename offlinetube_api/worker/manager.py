@@ -11,9 +11,11 @@ from typing import Any, Protocol
 from offlinetube_api import media
 from offlinetube_api.config import Settings
 from offlinetube_api.errors import TaskNotFound
+from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import FfmpegBinary
 from offlinetube_api.models import QueueInfo, Task, TaskStatus
 from offlinetube_api.store import TaskStore
+from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.messages import DownloadJob, Failed, Finished, Metadata, Progress, Stage
 from offlinetube_api.worker.process import DownloadProcess
 
@@ -56,10 +58,20 @@ class RunningDownload:
 
 
 class DownloadManager:
-    def __init__(self, *, store: TaskStore, settings: Settings, ffmpeg: FfmpegBinary) -> None:
+    def __init__(
+        self,
+        *,
+        store: TaskStore,
+        settings: Settings,
+        ffmpeg: FfmpegBinary,
+        events: TaskEvents,
+        notifier: WebhookNotifier | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings
         self._ffmpeg = ffmpeg
+        self._events = events
+        self._notifier = notifier
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._waiting: dict[str, None] = {}  # queued ids in order; removal drops them here
         self._running: dict[str, RunningDownload] = {}
@@ -84,6 +96,7 @@ class DownloadManager:
             created_at=_now(),
         )
         await self._store.add(task)
+        self._events.publish(task)
         self._enqueue(task.id)
         return task
 
@@ -103,6 +116,7 @@ class DownloadManager:
             task_id,
         )
         await self._store.delete(task_id)
+        self._events.publish_removed(task_id)
 
     def queue_info(self) -> QueueInfo:
         return QueueInfo(
@@ -276,7 +290,12 @@ class DownloadManager:
 
     async def _save(self, task_id: str, **changes: Any) -> Task | None:
         """Every state change goes through here, and is stored before anyone can see it."""
-        return await self._store.update(task_id, **changes)
+        task = await self._store.update(task_id, **changes)
+        if task is not None:
+            self._events.publish(task)
+            if self._notifier and "status" in changes and task.status.is_final:
+                self._notifier.notify(task)
+        return task
 
 
 def _fresh_attempt(status: TaskStatus) -> dict[str, Any]:
