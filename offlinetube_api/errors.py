@@ -23,6 +23,19 @@ class TaskNotFound(OfflineTubeError):
         super().__init__(f"Task {task_id!r} not found")
 
 
+class TaskConflict(OfflineTubeError):
+    """The task is not in a state that allows this (cancel a finished one, retry a running one)."""
+
+    status_code = 409
+
+
+class PlaylistNotFound(OfflineTubeError):
+    status_code = 404
+
+    def __init__(self, playlist_id: str) -> None:
+        super().__init__(f"Playlist {playlist_id!r} not found")
+
+
 class MediaNotFound(OfflineTubeError):
     status_code = 404
 

@@ -35,6 +35,10 @@ _VIDEO_FILENAME = re.compile(
     rf"^video__(?P<task_id>{UUID_PATTERN})\.(?P<ext>{'|'.join(VIDEO_MEDIA_TYPES)})$"
 )
 
+_SUBTITLES_FILENAME = re.compile(
+    rf"video__{UUID_PATTERN}\.[A-Za-z]{{2,3}}(-[A-Za-z0-9]{{1,8}})*\.vtt"
+)
+
 PARTIAL_FOLDER = ".incomplete"
 
 
@@ -97,6 +101,12 @@ def find_video(downloads_dir: Path, filename: str) -> FoundFile | None:
     if media_type is None:
         return None
     return _regular_file(resolve_inside(downloads_dir, filename), media_type)
+
+
+def find_subtitles(downloads_dir: Path, filename: str) -> FoundFile | None:
+    if _SUBTITLES_FILENAME.fullmatch(filename) is None:
+        return None
+    return _regular_file(resolve_inside(downloads_dir, filename), "text/vtt; charset=utf-8")
 
 
 def partial_dir(downloads_dir: Path, task_id: str) -> Path:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -25,6 +26,29 @@ class TaskStatus(StrEnum):
     @property
     def is_final(self) -> bool:
         return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+class ErrorKind(StrEnum):
+    """Why a task failed; network and rate_limited failures are retried automatically."""
+
+    NETWORK = "network"
+    RATE_LIMITED = "rate_limited"
+    NOT_FOUND = "not_found"
+    UNSUPPORTED = "unsupported"
+    AUTH_REQUIRED = "auth_required"
+    DISK_FULL = "disk_full"
+    POSTPROCESS = "postprocess"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_transient(self) -> bool:
+        return self in (ErrorKind.NETWORK, ErrorKind.RATE_LIMITED)
+
+
+class AudioFormat(StrEnum):
+    M4A = "m4a"
+    MP3 = "mp3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +75,29 @@ class Task:
     remote_thumbnail: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    attempts: int = 0
+    error_kind: ErrorKind | None = None
+    playlist_id: str | None = None
+    playlist_index: int | None = None
+    audio_format: AudioFormat | None = None  # set: extract the audio only
+    subtitle_langs: tuple[str, ...] = ()
+    subtitle_files: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class DownloadOrder:
+    """What to download and how: the part of a task a client chooses."""
+
+    url: str
+    format: str | None = None
+    audio_format: AudioFormat | None = None
+    subtitle_langs: tuple[str, ...] = ()
+    title: str | None = None
+
+
+_EXAMPLE_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 URL_MAX_LENGTH = 4096
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
 URL_HELP = (
     "url must be an absolute http:// or https:// address, e.g. https://example.com/watch?v=abc"
 )
@@ -72,6 +116,22 @@ class DownloadRequest(BaseModel):
         max_length=512,
         description="Optional yt-dlp format selector; the default gives a browser-playable file.",
     )
+    audio_only: bool = Field(default=False, description="Keep only the audio.")
+    audio_format: AudioFormat = Field(
+        default=AudioFormat.M4A, description="With `audio_only`: `m4a` (AAC) or `mp3`."
+    )
+    subtitles: list[Annotated[str, Field(pattern=LANGUAGE_PATTERN)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description='Subtitle languages to save as WebVTT beside the video, e.g. `["en", "es"]`.',
+    )
+    title: str | None = Field(
+        default=None, min_length=1, max_length=300, description="Use this title instead."
+    )
+    force: bool = Field(
+        default=False,
+        description="Download again even if the same URL is already queued, running or done.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -88,6 +148,25 @@ class DownloadRequest(BaseModel):
         if value is None:
             return None
         return value.strip() or None
+
+    def to_order(self) -> DownloadOrder:
+        return DownloadOrder(
+            url=self.url,
+            format=self.format,
+            audio_format=self.audio_format if self.audio_only else None,
+            subtitle_langs=tuple(dict.fromkeys(self.subtitles)),
+            title=self.title,
+        )
+
+
+class Subtitle(BaseModel):
+    lang: str
+    url: str
+
+    @classmethod
+    def from_filename(cls, filename: str) -> "Subtitle":
+        """`video__<id>.<lang>.vtt` -> its language and where to fetch it."""
+        return cls(lang=filename.split(".")[-2], url=f"/api/subtitles/{filename}")
 
 
 class TaskPublic(BaseModel):
@@ -118,6 +197,17 @@ class TaskPublic(BaseModel):
                     "created_at": "2026-11-26T20:40:00Z",
                     "started_at": "2026-11-26T20:40:01Z",
                     "finished_at": "2026-11-26T20:40:09Z",
+                    "attempts": 1,
+                    "error_kind": None,
+                    "playlist_id": None,
+                    "playlist_index": None,
+                    "audio_only": False,
+                    "subtitles": [
+                        {
+                            "lang": "en",
+                            "url": f"/api/subtitles/video__{_EXAMPLE_ID}.en.vtt",
+                        }
+                    ],
                 }
             ]
         }
@@ -146,6 +236,12 @@ class TaskPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    attempts: int = Field(description="Tries so far; automatic retries count too.")
+    error_kind: ErrorKind | None = Field(description="Why it failed, when it failed.")
+    playlist_id: str | None = Field(description="Shared by every task of one playlist.")
+    playlist_index: int | None = Field(description="1-based position in the playlist.")
+    audio_only: bool
+    subtitles: list[Subtitle] = Field(description="Saved subtitle files, as WebVTT.")
 
     @classmethod
     def from_task(cls, task: Task) -> "TaskPublic":
@@ -173,7 +269,18 @@ class TaskPublic(BaseModel):
             created_at=task.created_at,
             started_at=task.started_at,
             finished_at=task.finished_at,
+            attempts=task.attempts,
+            error_kind=task.error_kind,
+            playlist_id=task.playlist_id,
+            playlist_index=task.playlist_index,
+            audio_only=task.audio_format is not None,
+            subtitles=[Subtitle.from_filename(name) for name in task.subtitle_files],
         )
+
+
+class PlaylistCancelResult(BaseModel):
+    playlist_id: str
+    cancelled: int = Field(description="How many of its tasks were stopped or taken off the queue.")
 
 
 class RemovalResult(BaseModel):

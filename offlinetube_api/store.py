@@ -1,21 +1,30 @@
 """TaskStore: where tasks live. The SQLite implementation is the only module that speaks SQL."""
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from offlinetube_api.models import Task, TaskStatus
+from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
 
 T = TypeVar("T")
 
 _COLUMNS = tuple(field.name for field in fields(Task))
 _DATETIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at"})
-_UPDATABLE = frozenset(_COLUMNS) - {"id", "url", "format", "created_at"}
+_LIST_COLUMNS = frozenset({"subtitle_langs", "subtitle_files"})
+_ENUM_COLUMNS: dict[str, type[StrEnum]] = {
+    "status": TaskStatus,
+    "error_kind": ErrorKind,
+    "audio_format": AudioFormat,
+}
+_UPDATABLE = frozenset(_COLUMNS) - {"id", "created_at"}
+_DEAD = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -44,6 +53,27 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
 """
 
+# Applied in order to databases whose `user_version` is lower; never edit a released step.
+_MIGRATIONS = (
+    """
+    ALTER TABLE tasks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN error_kind TEXT;
+    ALTER TABLE tasks ADD COLUMN playlist_id TEXT;
+    ALTER TABLE tasks ADD COLUMN playlist_index INTEGER;
+    ALTER TABLE tasks ADD COLUMN audio_format TEXT;
+    ALTER TABLE tasks ADD COLUMN subtitle_langs TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE tasks ADD COLUMN subtitle_files TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX IF NOT EXISTS tasks_by_url ON tasks (url);
+    CREATE INDEX IF NOT EXISTS tasks_by_playlist ON tasks (playlist_id, playlist_index);
+    """,
+)
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+    for number, step in enumerate(_MIGRATIONS[version:], start=version + 1):
+        connection.executescript(f"BEGIN; {step}; PRAGMA user_version = {number}; COMMIT;")
+
 
 class TaskStore(Protocol):
     """What the API and the download manager need from a store of tasks."""
@@ -64,24 +94,43 @@ class TaskStore(Protocol):
 
     async def update(self, task_id: str, **changes: Any) -> Task | None: ...
 
+    async def find_same_download(
+        self, *, url: str, format: str | None, audio_format: AudioFormat | None
+    ) -> Task | None:
+        """The newest task for the same URL and options that is queued, running or done."""
+        ...
+
+    async def in_playlist(self, playlist_id: str) -> list[Task]:
+        """In playlist order."""
+        ...
+
     async def delete(self, task_id: str) -> bool: ...
 
     async def close(self) -> None: ...
 
 
 def _to_row_value(column: str, value: Any) -> Any:
+    if column in _LIST_COLUMNS:
+        return json.dumps(list(value))
     if column in _DATETIME_COLUMNS and value is not None:
         return value.isoformat()
     return value
 
 
+def _from_row_value(column: str, value: Any) -> Any:
+    if column in _LIST_COLUMNS:
+        return tuple(json.loads(value))
+    if value is None:
+        return None
+    if column in _DATETIME_COLUMNS:
+        return datetime.fromisoformat(value)
+    if column in _ENUM_COLUMNS:
+        return _ENUM_COLUMNS[column](value)
+    return value
+
+
 def _task_from_row(row: sqlite3.Row) -> Task:
-    values = {column: row[column] for column in _COLUMNS}
-    for column in _DATETIME_COLUMNS:
-        if values[column] is not None:
-            values[column] = datetime.fromisoformat(values[column])
-    values["status"] = TaskStatus(values["status"])
-    return Task(**values)
+    return Task(**{column: _from_row_value(column, row[column]) for column in _COLUMNS})
 
 
 class SqliteTaskStore:
@@ -105,6 +154,7 @@ class SqliteTaskStore:
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA busy_timeout=5000")
             connection.executescript(_SCHEMA)
+            _migrate(connection)
             self._connection = connection
         return self._connection
 
@@ -163,6 +213,29 @@ class SqliteTaskStore:
                 f"UPDATE tasks SET {assignments} WHERE id = ? RETURNING *", [*values, task_id]
             ).fetchone()
             return _task_from_row(row) if row else None
+
+        return await self._run(query)
+
+    async def find_same_download(
+        self, *, url: str, format: str | None, audio_format: AudioFormat | None
+    ) -> Task | None:
+        alive = [status.value for status in TaskStatus if status not in _DEAD]
+        sql = f"""SELECT * FROM tasks WHERE url = ? AND format IS ? AND audio_format IS ?
+                  AND status IN ({", ".join("?" for _ in alive)}) ORDER BY seq DESC LIMIT 1"""
+        params = [url, format, audio_format.value if audio_format else None, *alive]
+
+        def query(db: sqlite3.Connection) -> Task | None:
+            row = db.execute(sql, params).fetchone()
+            return _task_from_row(row) if row else None
+
+        return await self._run(query)
+
+    async def in_playlist(self, playlist_id: str) -> list[Task]:
+        def query(db: sqlite3.Connection) -> list[Task]:
+            rows = db.execute(
+                "SELECT * FROM tasks WHERE playlist_id = ? ORDER BY playlist_index", (playlist_id,)
+            ).fetchall()
+            return [_task_from_row(row) for row in rows]
 
         return await self._run(query)
 

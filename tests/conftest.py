@@ -1,14 +1,14 @@
 """Fixtures shared by the whole suite: real media, a real video site on 127.0.0.1, and the
 real service behind real HTTP."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fixtures.media import make_media
-from tests.fixtures.service import RunningService, start_service
+from tests.fixtures.service import RunningService, ServiceFactory, start_service
 from tests.fixtures.site import FixtureSite
 
 
@@ -22,9 +22,6 @@ def site(media_dir: Path) -> Iterator[FixtureSite]:
     running = FixtureSite(media_dir).start()
     yield running
     running.stop()
-
-
-ServiceFactory = Callable[..., RunningService]
 
 
 @pytest.fixture

@@ -4,8 +4,10 @@ It never opens the database; everything it knows arrives in the DownloadJob and 
 learns leaves as a Report."""
 
 import ctypes
+import itertools
 import logging
 import os
+import shutil
 import signal
 import time
 from multiprocessing.connection import Connection
@@ -14,37 +16,39 @@ from typing import Any
 
 import yt_dlp
 from yt_dlp.postprocessor import PostProcessor
-from yt_dlp.utils import DownloadError, remove_terminal_sequences
+from yt_dlp.utils import DownloadError, format_bytes
 
 from offlinetube_api.ffmpeg import media_duration
+from offlinetube_api.models import ErrorKind
+from offlinetube_api.worker.failures import classify, clean_message
 from offlinetube_api.worker.messages import (
     DownloadJob,
     Failed,
     Finished,
     Metadata,
+    Outcome,
+    PlaylistEntry,
+    PlaylistFound,
     Progress,
     Report,
     Stage,
 )
+from offlinetube_api.worker.ytdlp_options import build_options
 
 logger = logging.getLogger("offlinetube_api.worker")
 
-# Browser-playable by default: MP4 (H.264/AAC) first, WebM next, anything merged as a last resort.
-DEFAULT_FORMAT = (
-    "bv*[ext=mp4]+ba[ext=m4a]/b[ext=mp4]/bv*[ext=webm]+ba[ext=webm]/b[ext=webm]/bv*+ba/b"
-)
-MERGE_CONTAINERS = "mp4/webm"
-# Containers a browser plays are kept as they are; anything else is remuxed into MP4.
-REMUX_RULES = "mp4>mp4/webm>webm/m4a>m4a/mp3>mp3/ogg>ogg/opus>opus/mp4"
-# The thumbnails route looks for jpg, webp and png only; every other format becomes jpg.
-THUMBNAIL_RULES = "jpg>jpg/webp>webp/png>png/jpg"
 PROGRESS_INTERVAL_S = 0.25
+PLAYLIST_TYPES = ("playlist", "multi_video")
 
 _PR_SET_PDEATHSIG = 1
 
 
 class ParentGone(Exception):
     """The service is no longer listening; stop downloading."""
+
+
+class NotEnoughSpace(Exception):
+    """Raised before downloading when the file would not fit with the reserve left."""
 
 
 class Reporter:
@@ -54,6 +58,7 @@ class Reporter:
         self._connection = connection
         self._last_progress = 0.0
         self._processing = False
+        self.media_downloaded = False
 
     def send(self, report: Report) -> None:
         try:
@@ -61,24 +66,42 @@ class Reporter:
         except (BrokenPipeError, ConnectionResetError, EOFError) as exc:
             raise ParentGone from exc
 
-    def processing(self) -> None:
-        if not self._processing:
+    def on_progress(self, status: dict[str, Any]) -> None:
+        if status.get("status") not in ("downloading", "finished"):
+            return
+        finished = status["status"] == "finished"
+        self.media_downloaded = self.media_downloaded or finished
+        now = time.monotonic()
+        if not finished and now - self._last_progress < PROGRESS_INTERVAL_S:
+            return
+        self._last_progress = now
+        total = status.get("total_bytes") or status.get("total_bytes_estimate")
+        eta = status.get("eta")
+        self.send(
+            Progress(
+                stage=Stage.DOWNLOADING,
+                downloaded_bytes=status.get("downloaded_bytes"),
+                total_bytes=int(total) if total else None,
+                speed=status.get("speed"),
+                eta=int(eta) if eta is not None else None,
+            )
+        )
+
+    def on_postprocess(self, status: dict[str, Any]) -> None:
+        # Thumbnail conversion runs before the download; only what follows it is "processing".
+        if self.media_downloaded and status.get("status") == "started" and not self._processing:
             self._processing = True
             self.send(Progress(stage=Stage.PROCESSING))
 
-    def progress(self, progress: Progress, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._last_progress >= PROGRESS_INTERVAL_S:
-            self._last_progress = now
-            self.send(progress)
 
+class BeforeDownload(PostProcessor):  # type: ignore[misc]
+    """Runs once the formats are chosen, before anything is downloaded: reports what was
+    learned and refuses to start a download that would fill the disk."""
 
-class ReportMetadata(PostProcessor):  # type: ignore[misc]
-    """Runs once the formats are chosen, before anything is downloaded."""
-
-    def __init__(self, reporter: Reporter) -> None:
+    def __init__(self, reporter: Reporter, job: DownloadJob) -> None:
         super().__init__()
         self._reporter = reporter
+        self._job = job
 
     def run(self, info: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         self._reporter.send(
@@ -88,7 +111,22 @@ class ReportMetadata(PostProcessor):  # type: ignore[misc]
                 remote_thumbnail=info.get("thumbnail"),
             )
         )
+        self._check_space(_size_estimate(info))
         return [], info
+
+    def _check_space(self, estimate: int) -> None:
+        free = shutil.disk_usage(self._job.downloads_dir).free
+        if free < estimate + self._job.min_free_bytes:
+            raise NotEnoughSpace(
+                f"Not enough disk space: the download needs about {format_bytes(estimate)} and "
+                f"{format_bytes(self._job.min_free_bytes)} must stay free, "
+                f"but only {format_bytes(free)} is free"
+            )
+
+
+def _size_estimate(info: dict[str, Any]) -> int:
+    parts = info.get("requested_formats") or [info]
+    return sum(int(part.get("filesize") or part.get("filesize_approx") or 0) for part in parts)
 
 
 class YtdlpLogger:
@@ -107,69 +145,6 @@ class YtdlpLogger:
         logger.info(clean_message(message))
 
 
-def clean_message(message: str) -> str:
-    message = remove_terminal_sequences(message).strip()
-    return message.removeprefix("ERROR:").removeprefix("WARNING:").strip()
-
-
-def ytdlp_options(job: DownloadJob, reporter: Reporter) -> dict[str, Any]:
-    media_downloaded = False
-
-    def on_progress(status: dict[str, Any]) -> None:
-        nonlocal media_downloaded
-        if status.get("status") not in ("downloading", "finished"):
-            return
-        media_downloaded = media_downloaded or status["status"] == "finished"
-        total = status.get("total_bytes") or status.get("total_bytes_estimate")
-        eta = status.get("eta")
-        reporter.progress(
-            Progress(
-                stage=Stage.DOWNLOADING,
-                downloaded_bytes=status.get("downloaded_bytes"),
-                total_bytes=int(total) if total else None,
-                speed=status.get("speed"),
-                eta=int(eta) if eta is not None else None,
-            ),
-            force=status["status"] == "finished",
-        )
-
-    def on_postprocess(status: dict[str, Any]) -> None:
-        # Thumbnail conversion runs before the download; only what follows it is "processing".
-        if media_downloaded and status.get("status") == "started":
-            reporter.processing()
-
-    return {
-        "format": job.format or DEFAULT_FORMAT,
-        "merge_output_format": MERGE_CONTAINERS,
-        "paths": {
-            "home": job.downloads_dir,
-            "temp": job.partial_dir,
-            "thumbnail": job.thumbnails_dir,
-        },
-        "outtmpl": {
-            "default": f"video__{job.task_id}.%(ext)s",
-            "thumbnail": f"{job.task_id}.%(ext)s",
-        },
-        "writethumbnail": True,
-        "postprocessors": [
-            {"key": "FFmpegThumbnailsConvertor", "format": THUMBNAIL_RULES, "when": "before_dl"},
-            {"key": "FFmpegVideoRemuxer", "preferedformat": REMUX_RULES},
-        ],
-        "ffmpeg_location": job.ffmpeg_path,
-        "noplaylist": True,
-        "playlist_items": "1",
-        "overwrites": True,
-        "continuedl": False,
-        "cachedir": False,
-        "quiet": True,
-        "noprogress": True,
-        "color": {"stdout": "no_color", "stderr": "no_color"},
-        "logger": YtdlpLogger(),
-        "progress_hooks": [on_progress],
-        "postprocessor_hooks": [on_postprocess],
-    }
-
-
 def _die_with_parent() -> None:
     """Leave no orphan downloading on its own if the service is killed."""
     try:
@@ -183,25 +158,54 @@ def _finished(final_paths: list[str], job: DownloadJob) -> Finished | Failed:
     if not final_paths:
         return Failed("yt-dlp finished without producing a file")
     final = Path(final_paths[-1])
-    if final.parent.resolve() != Path(job.downloads_dir).resolve() or not final.is_file():
+    downloads = Path(job.downloads_dir)
+    if final.parent.resolve() != downloads.resolve() or not final.is_file():
         return Failed(f"yt-dlp wrote an unexpected file: {final.name}")
+    subtitles = sorted(path.name for path in downloads.glob(f"video__{job.task_id}.*.vtt"))
     return Finished(
         filename=final.name,
         ext=final.suffix.lstrip("."),
         filesize=final.stat().st_size,
         duration=media_duration(job.ffmpeg_path, str(final)) if job.ffmpeg_path else None,
+        subtitle_files=tuple(subtitles),
     )
 
 
-def download(job: DownloadJob, reporter: Reporter) -> Report:
+def _playlist(info: dict[str, Any], limit: int) -> PlaylistFound:
+    entries = []
+    for entry in itertools.islice(info.get("entries") or (), limit):
+        if not entry:
+            continue
+        if entry.get("_type") in ("url", "url_transparent"):
+            url = entry.get("url")
+        else:
+            url = entry.get("webpage_url") or entry.get("url")
+        if url:
+            entries.append(PlaylistEntry(url=url, title=entry.get("title")))
+    return PlaylistFound(title=info.get("title"), entries=tuple(entries))
+
+
+def download(job: DownloadJob, reporter: Reporter) -> Outcome:
     final_paths: list[str] = []
+    options = build_options(
+        job,
+        logger=YtdlpLogger(),
+        on_progress=reporter.on_progress,
+        on_postprocess=reporter.on_postprocess,
+    )
     try:
-        with yt_dlp.YoutubeDL(ytdlp_options(job, reporter)) as ydl:
-            ydl.add_post_processor(ReportMetadata(reporter), when="before_dl")
+        with yt_dlp.YoutubeDL(options) as ydl:
+            ydl.add_post_processor(BeforeDownload(reporter, job), when="before_dl")
             ydl.add_post_hook(final_paths.append)
-            ydl.extract_info(job.url, download=True)
-    except DownloadError as exc:
-        return Failed(clean_message(str(exc)))
+            info = ydl.extract_info(job.url, download=False, process=False)
+            if job.playlist_limit is not None and info.get("_type") in PLAYLIST_TYPES:
+                return _playlist(info, job.playlist_limit)
+            ydl.process_ie_result(info, download=True)
+    except NotEnoughSpace as exc:
+        return Failed(str(exc), ErrorKind.DISK_FULL)
+    except (DownloadError, OSError) as exc:
+        kind, message = classify(exc)
+        return Failed(message, kind)
     return _finished(final_paths, job)
 
 

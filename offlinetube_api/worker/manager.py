@@ -1,33 +1,54 @@
-"""DownloadManager: the FIFO queue, the concurrency cap, the life cycle of each download,
-recovery after a crash and a clean shutdown."""
+"""DownloadManager: the queue, the concurrency cap, the life cycle of each download, retries,
+playlists, recovery after a crash and a clean shutdown."""
 
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, auto
 from typing import Any, Protocol
 
 from offlinetube_api import media
 from offlinetube_api.config import Settings
-from offlinetube_api.errors import TaskNotFound
+from offlinetube_api.errors import PlaylistNotFound, TaskConflict, TaskNotFound
 from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import FfmpegBinary
-from offlinetube_api.models import QueueInfo, Task, TaskStatus
+from offlinetube_api.models import DownloadOrder, ErrorKind, QueueInfo, Task, TaskStatus
 from offlinetube_api.store import TaskStore
 from offlinetube_api.webhooks import WebhookNotifier
-from offlinetube_api.worker.messages import DownloadJob, Failed, Finished, Metadata, Progress, Stage
+from offlinetube_api.worker.messages import (
+    DownloadJob,
+    Failed,
+    Finished,
+    Metadata,
+    Outcome,
+    PlaylistFound,
+    Progress,
+    Stage,
+)
 from offlinetube_api.worker.process import DownloadProcess
+from offlinetube_api.worker.waiting import WaitingQueue
 
 logger = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE_S = 5.0
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    task: Task
+    created: bool  # False: the same download already existed and is returned instead
 
 
 class Downloads(Protocol):
     """What the API needs from a download queue; a distributed one would implement the same."""
 
-    async def submit(self, *, url: str, format: str | None) -> Task: ...
+    async def submit(self, order: DownloadOrder, *, force: bool = False) -> Submission: ...
+
+    async def cancel(self, task_id: str) -> Task: ...
+
+    async def retry(self, task_id: str) -> Task: ...
+
+    async def cancel_playlist(self, playlist_id: str) -> int: ...
 
     async def remove(self, task_id: str) -> None: ...
 
@@ -72,8 +93,7 @@ class DownloadManager:
         self._ffmpeg = ffmpeg
         self._events = events
         self._notifier = notifier
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
-        self._waiting: dict[str, None] = {}  # queued ids in order; removal drops them here
+        self._waiting = WaitingQueue()
         self._running: dict[str, RunningDownload] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._closing = False
@@ -87,24 +107,47 @@ class DownloadManager:
             for n in range(self._settings.max_concurrent_downloads)
         ]
 
-    async def submit(self, *, url: str, format: str | None) -> Task:
-        task = Task(
-            id=str(uuid.uuid4()),
-            url=url,
-            format=format,
-            status=TaskStatus.QUEUED,
-            created_at=_now(),
-        )
-        await self._store.add(task)
-        self._events.publish(task)
-        self._enqueue(task.id)
-        return task
+    async def submit(self, order: DownloadOrder, *, force: bool = False) -> Submission:
+        if not force:
+            existing = await self._store.find_same_download(
+                url=order.url, format=order.format, audio_format=order.audio_format
+            )
+            if existing:
+                return Submission(existing, created=False)
+        task = _new_task(order)
+        await self._add(task)
+        return Submission(task, created=True)
+
+    async def cancel(self, task_id: str) -> Task:
+        task = await self._get(task_id)
+        if task.status.is_final:
+            raise TaskConflict(f"Task {task_id!r} is already {task.status}; nothing to cancel")
+        await self._stop(task_id, StopReason.CANCEL)
+        return await self._get(task_id)
+
+    async def retry(self, task_id: str) -> Task:
+        task = await self._get(task_id)
+        if task.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+            raise TaskConflict(
+                f"Task {task_id!r} is {task.status}; only failed or cancelled tasks can be retried"
+            )
+        retried = await self._save(task_id, **_fresh_attempt(TaskStatus.QUEUED), attempts=0)
+        self._waiting.put(task_id)
+        return retried or task
+
+    async def cancel_playlist(self, playlist_id: str) -> int:
+        tasks = await self._store.in_playlist(playlist_id)
+        if not tasks:
+            raise PlaylistNotFound(playlist_id)
+        alive = [task for task in tasks if not task.status.is_final]
+        for task in alive:
+            await self._stop(task.id, StopReason.CANCEL)
+        return len(alive)
 
     async def remove(self, task_id: str) -> None:
         """Stop the task if it runs, delete its files and its record."""
-        if await self._store.get(task_id) is None:
-            raise TaskNotFound(task_id)
-        self._waiting.pop(task_id, None)
+        await self._get(task_id)
+        self._waiting.discard(task_id)
         running = self._running.get(task_id)
         if running:
             running.stop(StopReason.CANCEL)
@@ -134,8 +177,8 @@ class DownloadManager:
             running.stop(StopReason.SHUTDOWN)
         if stopping:
             waits = [asyncio.create_task(running.done.wait()) for running in stopping]
-            _, still_running = await asyncio.wait(waits, timeout=SHUTDOWN_GRACE_S)
-            for wait in still_running:
+            _, late = await asyncio.wait(waits, timeout=self._settings.shutdown_timeout / 2)
+            for wait in late:
                 wait.cancel()
         # Whatever a worker was doing now is either settled or safe to redo at the next start.
         for worker in self._workers:
@@ -144,9 +187,25 @@ class DownloadManager:
 
     # -- queue ------------------------------------------------------------------------------
 
-    def _enqueue(self, task_id: str) -> None:
-        self._waiting[task_id] = None
-        self._queue.put_nowait(task_id)
+    async def _get(self, task_id: str) -> Task:
+        task = await self._store.get(task_id)
+        if task is None:
+            raise TaskNotFound(task_id)
+        return task
+
+    async def _add(self, task: Task) -> None:
+        await self._store.add(task)
+        self._events.publish(task)
+        self._waiting.put(task.id)
+
+    async def _stop(self, task_id: str, reason: StopReason) -> None:
+        """Take a task off the queue, or stop it if it runs; it ends cancelled either way."""
+        if self._waiting.discard(task_id):
+            await self._save(task_id, **_cancelled())
+        running = self._running.get(task_id)
+        if running:
+            running.stop(reason)
+            await running.done.wait()
 
     async def _recover(self) -> None:
         """Requeue what a crash or a restart left behind, oldest first, with clean folders."""
@@ -157,14 +216,11 @@ class DownloadManager:
             await self._save(task.id, **_fresh_attempt(TaskStatus.QUEUED))
             logger.info("task %s was interrupted; it is queued again", task.id)
         for task in await self._store.with_status([TaskStatus.QUEUED]):
-            self._enqueue(task.id)
+            self._waiting.put(task.id)
 
     async def _work(self) -> None:
         while not self._closing:
-            task_id = await self._queue.get()
-            if task_id not in self._waiting:
-                continue  # removed while it waited
-            del self._waiting[task_id]
+            task_id = await self._waiting.get()
             # Registered before any await, so a removal from now on finds it and stops it.
             running = self._running[task_id] = RunningDownload()
             try:
@@ -172,7 +228,11 @@ class DownloadManager:
             except Exception:  # one broken task must not take a worker with it
                 logger.exception("task %s failed inside the manager", task_id)
                 await self._save(
-                    task_id, status=TaskStatus.FAILED, error="internal error", finished_at=_now()
+                    task_id,
+                    status=TaskStatus.FAILED,
+                    error="internal error",
+                    error_kind=ErrorKind.UNKNOWN,
+                    finished_at=_now(),
                 )
             finally:
                 del self._running[task_id]
@@ -182,15 +242,18 @@ class DownloadManager:
 
     def _job(self, task: Task) -> DownloadJob:
         downloads = self._settings.downloads_dir.resolve()
-        partial = media.partial_dir(downloads, task.id)
         return DownloadJob(
             task_id=task.id,
             url=task.url,
             format=task.format,
             downloads_dir=str(downloads),
             thumbnails_dir=str(self._settings.thumbnails_dir.resolve()),
-            partial_dir=str(partial),
+            partial_dir=str(media.partial_dir(downloads, task.id)),
             ffmpeg_path=self._ffmpeg.path,
+            audio_format=task.audio_format,
+            subtitle_langs=task.subtitle_langs,
+            min_free_bytes=self._settings.min_free_bytes,
+            playlist_limit=None if task.playlist_id else self._settings.playlist_limit,
         )
 
     async def _run(self, task_id: str, running: RunningDownload) -> None:
@@ -198,95 +261,136 @@ class DownloadManager:
         if task is None or task.status is not TaskStatus.QUEUED or running.stop_reason:
             return
         process = running.process = DownloadProcess(self._job(task))
-        outcome: Finished | Failed | None = None
+        outcome: Outcome | None = None
         try:
-            started = {**_fresh_attempt(TaskStatus.DOWNLOADING), "started_at": _now()}
-            await self._save(task_id, **started)
+            await self._save(
+                task_id,
+                **_fresh_attempt(TaskStatus.DOWNLOADING, started_at=_now()),
+                attempts=task.attempts + 1,
+            )
             if running.stop_reason is None:
                 await process.start()
                 if running.stop_reason is not None:
                     process.kill()  # stopped while it was starting
                 async for report in process.reports():
-                    if isinstance(report, Finished | Failed):
+                    if isinstance(report, Finished | Failed | PlaylistFound):
                         outcome = report
                     else:
-                        await self._apply(task_id, report)
+                        await self._apply(task, report)
         finally:
             process.kill()
             exit_code = await process.wait()
             await asyncio.to_thread(
                 media.remove_partial_files, self._settings.downloads_dir, task_id
             )
-            await self._settle(task_id, outcome, running.stop_reason, exit_code)
+            await self._settle(task, outcome, running.stop_reason, exit_code)
 
-    async def _apply(self, task_id: str, report: Progress | Metadata) -> None:
+    async def _apply(self, task: Task, report: Progress | Metadata) -> None:
         if isinstance(report, Metadata):
             await self._save(
-                task_id,
-                title=report.title,
+                task.id,
+                title=task.title or report.title,
                 duration=report.duration,
                 remote_thumbnail=report.remote_thumbnail,
             )
-            return
-        if report.stage is Stage.PROCESSING:
-            await self._save(task_id, status=TaskStatus.PROCESSING, speed=None, eta=None)
-            return
-        await self._save(
-            task_id,
-            status=TaskStatus.DOWNLOADING,
-            downloaded_bytes=report.downloaded_bytes,
-            total_bytes=report.total_bytes,
-            speed=report.speed,
-            eta=report.eta,
-            progress=_percent(report.downloaded_bytes, report.total_bytes),
-        )
+        elif report.stage is Stage.PROCESSING:
+            await self._save(task.id, status=TaskStatus.PROCESSING, speed=None, eta=None)
+        else:
+            await self._save(
+                task.id,
+                status=TaskStatus.DOWNLOADING,
+                downloaded_bytes=report.downloaded_bytes,
+                total_bytes=report.total_bytes,
+                speed=report.speed,
+                eta=report.eta,
+                progress=_percent(report.downloaded_bytes, report.total_bytes),
+            )
 
     async def _settle(
         self,
-        task_id: str,
-        outcome: Finished | Failed | None,
+        task: Task,
+        outcome: Outcome | None,
         stop_reason: StopReason | None,
         exit_code: int | None,
     ) -> None:
         if stop_reason is StopReason.SHUTDOWN:
-            await self._save(task_id, **_fresh_attempt(TaskStatus.QUEUED))
+            await self._save(task.id, **_fresh_attempt(TaskStatus.QUEUED), attempts=task.attempts)
         elif stop_reason is StopReason.CANCEL:
-            await self._save(
-                task_id, status=TaskStatus.CANCELLED, speed=None, eta=None, finished_at=_now()
-            )
+            await self._save(task.id, **_cancelled())
         elif isinstance(outcome, Finished):
-            thumbnail = await asyncio.to_thread(
-                media.local_thumbnail_name, self._settings.thumbnails_dir, task_id
-            )
-            await self._save(
-                task_id,
-                status=TaskStatus.COMPLETED,
-                progress=100.0,
-                filename=outcome.filename,
-                ext=outcome.ext,
-                filesize=outcome.filesize,
-                downloaded_bytes=outcome.filesize,
-                total_bytes=outcome.filesize,
-                thumbnail_file=thumbnail,
-                **({"duration": outcome.duration} if outcome.duration else {}),
-                speed=None,
-                eta=None,
-                finished_at=_now(),
-            )
+            await self._complete(task.id, outcome)
+        elif isinstance(outcome, PlaylistFound):
+            await self._expand_playlist(task, outcome)
         else:
-            error = (
-                outcome.error
-                if outcome
-                else f"download process exited unexpectedly (exit code {exit_code})"
+            failure = outcome or Failed(
+                f"download process exited unexpectedly (exit code {exit_code})"
             )
-            await self._save(
-                task_id,
-                status=TaskStatus.FAILED,
-                error=error,
-                speed=None,
-                eta=None,
-                finished_at=_now(),
+            await self._fail(task, failure)
+
+    async def _complete(self, task_id: str, finished: Finished) -> None:
+        thumbnail = await asyncio.to_thread(
+            media.local_thumbnail_name, self._settings.thumbnails_dir, task_id
+        )
+        await self._save(
+            task_id,
+            status=TaskStatus.COMPLETED,
+            progress=100.0,
+            filename=finished.filename,
+            ext=finished.ext,
+            filesize=finished.filesize,
+            downloaded_bytes=finished.filesize,
+            total_bytes=finished.filesize,
+            thumbnail_file=thumbnail,
+            subtitle_files=finished.subtitle_files,
+            speed=None,
+            eta=None,
+            error=None,
+            error_kind=None,
+            finished_at=_now(),
+            **({"duration": finished.duration} if finished.duration else {}),
+        )
+
+    async def _fail(self, task: Task, failure: Failed) -> None:
+        tries = task.attempts + 1
+        retry = failure.kind.is_transient and tries <= self._settings.max_retries
+        await self._save(
+            task.id,
+            status=TaskStatus.QUEUED if retry else TaskStatus.FAILED,
+            error=failure.error,
+            error_kind=failure.kind,
+            speed=None,
+            eta=None,
+            finished_at=None if retry else _now(),
+        )
+        if retry:
+            delay = self._settings.retry_backoff_seconds * 2 ** (tries - 1)
+            logger.info("task %s: %s; retry %d in %.1f s", task.id, failure.kind, tries, delay)
+            self._waiting.put_later(task.id, delay)
+
+    async def _expand_playlist(self, task: Task, playlist: PlaylistFound) -> None:
+        """The task becomes the playlist's first video; each other video gets a task of its own."""
+        if not playlist.entries:
+            await self._fail(task, Failed("The playlist has no videos", ErrorKind.NOT_FOUND))
+            return
+        first, *others = playlist.entries
+        await self._save(
+            task.id,
+            **_fresh_attempt(TaskStatus.QUEUED),
+            url=first.url,
+            title=task.title or first.title,
+            playlist_id=task.id,
+            playlist_index=1,
+        )
+        self._waiting.put(task.id)
+        for index, entry in enumerate(others, start=2):
+            order = DownloadOrder(
+                url=entry.url,
+                format=task.format,
+                audio_format=task.audio_format,
+                subtitle_langs=task.subtitle_langs,
+                title=entry.title,
             )
+            await self._add(_new_task(order, playlist_id=task.id, playlist_index=index))
 
     async def _save(self, task_id: str, **changes: Any) -> Task | None:
         """Every state change goes through here, and is stored before anyone can see it."""
@@ -298,7 +402,24 @@ class DownloadManager:
         return task
 
 
-def _fresh_attempt(status: TaskStatus) -> dict[str, Any]:
+def _new_task(
+    order: DownloadOrder, *, playlist_id: str | None = None, playlist_index: int | None = None
+) -> Task:
+    return Task(
+        id=str(uuid.uuid4()),
+        url=order.url,
+        format=order.format,
+        status=TaskStatus.QUEUED,
+        created_at=_now(),
+        title=order.title,
+        audio_format=order.audio_format,
+        subtitle_langs=order.subtitle_langs,
+        playlist_id=playlist_id,
+        playlist_index=playlist_index,
+    )
+
+
+def _fresh_attempt(status: TaskStatus, *, started_at: datetime | None = None) -> dict[str, Any]:
     return {
         "status": status,
         "progress": 0.0,
@@ -307,8 +428,20 @@ def _fresh_attempt(status: TaskStatus) -> dict[str, Any]:
         "speed": None,
         "eta": None,
         "error": None,
-        "started_at": None,
+        "error_kind": None,
+        "started_at": started_at,
         "finished_at": None,
+    }
+
+
+def _cancelled() -> dict[str, Any]:
+    return {
+        "status": TaskStatus.CANCELLED,
+        "speed": None,
+        "eta": None,
+        "error": "Cancelled",
+        "error_kind": ErrorKind.CANCELLED,
+        "finished_at": _now(),
     }
 
 

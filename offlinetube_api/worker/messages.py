@@ -1,8 +1,11 @@
 """What crosses the boundary between the service and a download process: small, picklable
-dataclasses, one job in and a stream of reports out, always ending in Finished or Failed."""
+dataclasses, one job in and a stream of reports out, always ending in Finished, Failed or
+PlaylistFound."""
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from offlinetube_api.models import AudioFormat, ErrorKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +17,10 @@ class DownloadJob:
     thumbnails_dir: str
     partial_dir: str
     ffmpeg_path: str | None
+    audio_format: AudioFormat | None = None
+    subtitle_langs: tuple[str, ...] = ()
+    min_free_bytes: int = 0
+    playlist_limit: int | None = None  # None: this task is a playlist entry, download one video
 
 
 class Stage(StrEnum):
@@ -45,11 +52,28 @@ class Finished:
     ext: str
     filesize: int
     duration: float | None
+    subtitle_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Failed:
     error: str
+    kind: ErrorKind = ErrorKind.UNKNOWN
 
 
-Report = Progress | Metadata | Finished | Failed
+@dataclass(frozen=True, slots=True)
+class PlaylistEntry:
+    url: str
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistFound:
+    """The URL is a playlist: nothing was downloaded; the service makes one task per entry."""
+
+    title: str | None
+    entries: tuple[PlaylistEntry, ...]
+
+
+Outcome = Finished | Failed | PlaylistFound
+Report = Progress | Metadata | Outcome

@@ -5,8 +5,17 @@ import pytest
 
 from tests.fixtures.service import RunningService
 
+TASK = {"$ref": "#/components/schemas/TaskPublic"}
 JSON_ROUTES = [
-    ("/api/download", "post", "202", {"$ref": "#/components/schemas/TaskPublic"}),
+    ("/api/download", "post", "200 202", TASK),
+    ("/api/downloads/{task_id}/cancel", "post", "200", TASK),
+    ("/api/downloads/{task_id}/retry", "post", "202", TASK),
+    (
+        "/api/playlists/{playlist_id}/cancel",
+        "post",
+        "200",
+        {"$ref": "#/components/schemas/PlaylistCancelResult"},
+    ),
     (
         "/api/downloads",
         "get",
@@ -25,7 +34,9 @@ JSON_ROUTES = [
 MEDIA_ROUTES = [
     ("/api/stream/{filename}", {"video/mp4", "video/webm"}),
     ("/api/thumbnails/{task_id}", {"image/jpeg", "image/webp", "image/png"}),
+    ("/api/subtitles/{filename}", {"text/vtt"}),
 ]
+EVENT_ROUTES = [("/api/downloads/{task_id}/events", "get"), ("/api/events", "get")]
 ORIGIN = "http://localhost:3000"
 
 
@@ -49,19 +60,20 @@ def test_openapi_lists_every_route_and_nothing_else(openapi: dict[str, Any]) -> 
     assert openapi["info"]["title"] == "OfflineTube API"
     assert documented == {(path, method) for path, method, *_ in JSON_ROUTES} | {
         (path, "get") for path, _ in MEDIA_ROUTES
-    }
+    } | set(EVENT_ROUTES)
 
 
-@pytest.mark.parametrize(("path", "method", "code", "schema"), JSON_ROUTES)
+@pytest.mark.parametrize(("path", "method", "codes", "schema"), JSON_ROUTES)
 def test_json_route_documents_its_success_schema(
-    openapi: dict[str, Any], path: str, method: str, code: str, schema: dict[str, Any]
+    openapi: dict[str, Any], path: str, method: str, codes: str, schema: dict[str, Any]
 ) -> None:
     responses = openapi["paths"][path][method]["responses"]
 
-    success = [status for status in responses if status.startswith("2")]
-    assert success == [code]
-    documented = responses[code]["content"]["application/json"]["schema"]
-    assert {key: documented[key] for key in schema} == schema
+    success = {status for status in responses if status.startswith("2")}
+    assert success == set(codes.split())
+    for code in success:
+        documented = responses[code]["content"]["application/json"]["schema"]
+        assert {key: documented[key] for key in schema} == schema
 
 
 @pytest.mark.parametrize(("path", "media_types"), MEDIA_ROUTES)

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.processes import descendants, is_running
 from tests.fixtures.service import wait_until
 from tests.fixtures.site import FixtureSite
 
@@ -21,32 +22,6 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found: set[int] = set()
-    pending = [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.add(child)
-            pending.append(child)
-    return found
-
-
-def _is_running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 class ServiceProcess:
@@ -111,13 +86,13 @@ def test_killed_service_restarts_interrupted_download(
     partial = service_process.root / "downloads" / ".incomplete" / task_id
     assert any(partial.iterdir()), "a partial file should exist mid-download"
     assert service_process.process
-    workers = _descendants(service_process.process.pid)
+    workers = descendants(service_process.process.pid)
     assert workers, "the download runs in a child process"
 
     service_process.kill()
 
     wait_until(
-        lambda: not any(_is_running(pid) for pid in workers), deadline_s=10, what="orphans to die"
+        lambda: not any(is_running(pid) for pid in workers), deadline_s=10, what="orphans to die"
     )
     client = service_process.start()
     task = client.get(f"/api/downloads/{task_id}").json()

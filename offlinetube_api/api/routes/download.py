@@ -7,13 +7,17 @@ from offlinetube_api.models import DownloadRequest, TaskPublic
 
 router = APIRouter(prefix="/api", tags=["downloads"])
 
-ACCEPTED: dict[int | str, dict[str, Any]] = {
-    202: {
-        "description": "Queued. Follow the task at its `Location`.",
-        "headers": {
-            "Location": {"description": "`/api/downloads/<task_id>`", "schema": {"type": "string"}}
-        },
+_LOCATION = {
+    "Location": {"description": "`/api/downloads/<task_id>`", "schema": {"type": "string"}}
+}
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": TaskPublic,
+        "description": "The same URL with the same options is already queued, running or done: "
+        "that task is returned and nothing new starts (send `force: true` to download again).",
+        "headers": _LOCATION,
     },
+    202: {"description": "Queued. Follow the task at its `Location`.", "headers": _LOCATION},
 }
 
 
@@ -21,12 +25,16 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     "/download",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=TaskPublic,
-    responses=ACCEPTED,
+    responses=ANSWERS,
 )
 async def start_download(
     request: DownloadRequest, downloads: DownloadsDep, response: Response
 ) -> TaskPublic:
-    """Queue a download of the video at `url`; poll the task at its `Location`."""
-    task = await downloads.submit(url=request.url, format=request.format)
-    response.headers["Location"] = f"/api/downloads/{task.id}"
-    return TaskPublic.from_task(task)
+    """Queue a download of the video at `url`; follow the task at its `Location`.
+
+    A playlist or channel URL becomes one task per video, sharing a `playlist_id`."""
+    submission = await downloads.submit(request.to_order(), force=request.force)
+    if not submission.created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/api/downloads/{submission.task.id}"
+    return TaskPublic.from_task(submission.task)

@@ -1,3 +1,4 @@
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -37,3 +38,27 @@ async def remove_download(download_id: str, downloads: DownloadsDep) -> RemovalR
     """Cancel the task if it runs, then delete its video, partial files, thumbnails and record."""
     await downloads.remove(download_id)
     return RemovalResult(id=download_id)
+
+
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"model": ErrorMessage, "description": "The task is not in a state that allows this."},
+}
+
+
+@router.post("/{task_id}/cancel", response_model=TaskPublic, responses=CONFLICT)
+async def cancel_download(task_id: str, downloads: DownloadsDep) -> TaskPublic:
+    """Stop a queued or running task; its partial files are deleted and it ends `cancelled`.
+    A task that already finished answers 409."""
+    return TaskPublic.from_task(await downloads.cancel(task_id))
+
+
+@router.post(
+    "/{task_id}/retry",
+    status_code=HTTPStatus.ACCEPTED,
+    response_model=TaskPublic,
+    responses=CONFLICT,
+)
+async def retry_download(task_id: str, downloads: DownloadsDep) -> TaskPublic:
+    """Put a `failed` or `cancelled` task back in the queue under the same id; else 409."""
+    return TaskPublic.from_task(await downloads.retry(task_id))

@@ -1,5 +1,4 @@
 import itertools
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -10,13 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures.processes import download_processes
 from tests.fixtures.service import RunningService, wait_until
 from tests.fixtures.site import FixtureSite
 
 TASK_FIELDS = {
     "id", "task_id", "url", "format", "title", "status", "progress", "downloaded_bytes",
     "total_bytes", "speed", "eta", "error", "filename", "filesize", "ext", "duration",
-    "thumbnail", "stream_url", "created_at", "started_at", "finished_at",
+    "thumbnail", "stream_url", "created_at", "started_at", "finished_at", "attempts",
+    "error_kind", "playlist_id", "playlist_index", "audio_only", "subtitles",
 }  # fmt: skip
 IMAGE_MAGIC = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "image/webp": b"RIFF"}
 
@@ -54,22 +55,6 @@ def stays_true(condition: Callable[[], bool], *, for_s: float) -> bool:
             return False
         time.sleep(0.05)
     return condition()
-
-
-def download_processes() -> set[int]:
-    """Live processes that lead their own session (a download process calls setsid) and were
-    forked by this test process or by its forkserver."""
-    found = set()
-    for stat_file in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            pid, stat = int(stat_file.parent.name), stat_file.read_text()
-            state, ppid, _, session = stat[stat.rindex(")") + 2 :].split()[:4]
-            grandparent = Path(f"/proc/{ppid}/stat").read_text().rsplit(")", 1)[1].split()[1]
-        except (OSError, ValueError, IndexError):
-            continue  # gone meanwhile
-        if state != "Z" and int(session) == pid and os.getpid() in (int(ppid), int(grandparent)):
-            found.add(pid)
-    return found
 
 
 def test_list_is_newest_first_paginated_and_counted(
@@ -124,6 +109,9 @@ def test_get_completed_task_has_every_field(service: RunningService, site: Fixtu
         task_id, task_id, url, "completed"
     )  # fmt: skip
     assert (task["format"], task["error"], task["speed"], task["eta"]) == (None, None, None, None)
+    assert (task["attempts"], task["error_kind"], task["audio_only"], task["subtitles"]) == (
+        1, None, False, []
+    )  # fmt: skip
     assert (task["title"], task["ext"], task["progress"]) == ("Fields", "mp4", 100)
     assert task["downloaded_bytes"] == task["total_bytes"] == task["filesize"] > 0
     assert task["duration"] == pytest.approx(3.0, abs=0.1)  # read from the file with ffmpeg

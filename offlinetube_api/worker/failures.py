@@ -1,0 +1,86 @@
+"""Turns what yt-dlp raised into a message a person can read and an ErrorKind the retry policy
+can act on."""
+
+import errno
+import re
+from http import HTTPStatus
+
+from yt_dlp.networking.exceptions import HTTPError, TransportError
+from yt_dlp.utils import PostProcessingError, UnsupportedError, remove_terminal_sequences
+
+from offlinetube_api.models import ErrorKind
+
+_BY_MESSAGE: tuple[tuple[ErrorKind, str], ...] = (
+    (ErrorKind.DISK_FULL, r"no space left on device|disk quota exceeded"),
+    (ErrorKind.RATE_LIMITED, r"HTTP Error 429|too many requests"),
+    (ErrorKind.AUTH_REQUIRED, r"HTTP Error (401|403)|sign in|log ?in|members[- ]only|private"),
+    (ErrorKind.NOT_FOUND, r"HTTP Error (404|410)|not available|unavailable|removed|not exist"),
+    (ErrorKind.NETWORK, r"HTTP Error 5\d\d"),
+    (ErrorKind.UNSUPPORTED, r"unsupported url|no video formats found"),
+    (
+        ErrorKind.NETWORK,
+        r"timed? ?out|connection (reset|refused|aborted)|temporary failure in name resolution"
+        r"|network is unreachable|incomplete read|unable to connect",
+    ),
+    (ErrorKind.POSTPROCESS, r"postprocessing|ffmpeg|conversion failed"),
+)
+_MAX_CAUSE_DEPTH = 10
+
+
+def clean_message(message: str) -> str:
+    message = remove_terminal_sequences(message).strip()
+    return message.removeprefix("ERROR:").removeprefix("WARNING:").strip()
+
+
+def _kind_of_http_status(status: int) -> ErrorKind:
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        return ErrorKind.RATE_LIMITED
+    if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+        return ErrorKind.AUTH_REQUIRED
+    if status in (HTTPStatus.NOT_FOUND, HTTPStatus.GONE):
+        return ErrorKind.NOT_FOUND
+    if status >= 500:
+        return ErrorKind.NETWORK
+    return ErrorKind.UNKNOWN
+
+
+def _inner(error: BaseException) -> BaseException | None:
+    """What yt-dlp's wrappers (DownloadError, ExtractorError) were raised from."""
+    for attribute in ("cause", "exc_info"):
+        inner = getattr(error, attribute, None)
+        if isinstance(inner, tuple):
+            inner = inner[1]
+        if isinstance(inner, BaseException) and inner is not error:
+            return inner
+    return error.__cause__ or error.__context__
+
+
+def _kind_of_cause(error: BaseException) -> ErrorKind | None:
+    """The exception types say it best; messages are the fallback."""
+    cause: BaseException | None = error
+    for _ in range(_MAX_CAUSE_DEPTH):
+        if cause is None:
+            return None
+        if isinstance(cause, HTTPError):
+            return _kind_of_http_status(cause.status)
+        if isinstance(cause, UnsupportedError):
+            return ErrorKind.UNSUPPORTED
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return ErrorKind.DISK_FULL
+        if isinstance(cause, TransportError | TimeoutError | ConnectionError):
+            return ErrorKind.NETWORK
+        if isinstance(cause, PostProcessingError):
+            return ErrorKind.POSTPROCESS
+        cause = _inner(cause)
+    return None
+
+
+def classify(error: BaseException) -> tuple[ErrorKind, str]:
+    message = clean_message(str(error))
+    kind = _kind_of_cause(error)
+    if kind is None or kind is ErrorKind.UNKNOWN:
+        kind = next(
+            (k for k, pattern in _BY_MESSAGE if re.search(pattern, message, re.IGNORECASE)),
+            ErrorKind.UNKNOWN,
+        )
+    return kind, message

@@ -1,0 +1,88 @@
+"""The yt-dlp options for one job: where files go, which format, which post-processing."""
+
+from collections.abc import Callable
+from typing import Any
+
+from offlinetube_api.models import AudioFormat
+from offlinetube_api.worker.messages import DownloadJob
+
+# Browser-playable by default: MP4 (H.264/AAC) first, WebM next, anything merged as a last resort.
+DEFAULT_FORMAT = (
+    "bv*[ext=mp4]+ba[ext=m4a]/b[ext=mp4]/bv*[ext=webm]+ba[ext=webm]/b[ext=webm]/bv*+ba/b"
+)
+AUDIO_FORMATS = {
+    AudioFormat.M4A: "ba[ext=m4a]/ba/b",
+    AudioFormat.MP3: "ba/b",
+}
+MERGE_CONTAINERS = "mp4/webm"
+# Containers a browser plays are kept as they are; anything else is remuxed into MP4.
+REMUX_RULES = "mp4>mp4/webm>webm/m4a>m4a/mp3>mp3/ogg>ogg/opus>opus/mp4"
+# The thumbnails route looks for jpg, webp and png only; every other format becomes jpg.
+THUMBNAIL_RULES = "jpg>jpg/webp>webp/png>png/jpg"
+
+Hook = Callable[[dict[str, Any]], None]
+
+
+def _media_options(job: DownloadJob) -> dict[str, Any]:
+    if job.audio_format is None:
+        return {
+            "format": job.format or DEFAULT_FORMAT,
+            "merge_output_format": MERGE_CONTAINERS,
+            "postprocessors": [{"key": "FFmpegVideoRemuxer", "preferedformat": REMUX_RULES}],
+        }
+    return {
+        "format": job.format or AUDIO_FORMATS[job.audio_format],
+        "postprocessors": [
+            {"key": "FFmpegExtractAudio", "preferredcodec": job.audio_format.value},
+        ],
+    }
+
+
+def _subtitle_options(job: DownloadJob) -> dict[str, Any]:
+    if not job.subtitle_langs:
+        return {}
+    return {
+        "writesubtitles": True,
+        "subtitleslangs": list(job.subtitle_langs),
+        "subtitlesformat": "vtt/best",
+        "postprocessors": [{"key": "FFmpegSubtitlesConvertor", "format": "vtt"}],
+    }
+
+
+def build_options(
+    job: DownloadJob, *, logger: object, on_progress: Hook, on_postprocess: Hook
+) -> dict[str, Any]:
+    media = _media_options(job)
+    subtitles = _subtitle_options(job)
+    postprocessors = [
+        {"key": "FFmpegThumbnailsConvertor", "format": THUMBNAIL_RULES, "when": "before_dl"},
+        *subtitles.pop("postprocessors", []),
+        *media.pop("postprocessors"),
+    ]
+    return {
+        **media,
+        **subtitles,
+        "postprocessors": postprocessors,
+        "paths": {
+            "home": job.downloads_dir,
+            "temp": job.partial_dir,
+            "thumbnail": job.thumbnails_dir,
+        },
+        "outtmpl": {
+            "default": f"video__{job.task_id}.%(ext)s",
+            "thumbnail": f"{job.task_id}.%(ext)s",
+        },
+        "writethumbnail": True,
+        "ffmpeg_location": job.ffmpeg_path,
+        "noplaylist": True,
+        "playlist_items": "1",
+        "overwrites": True,
+        "continuedl": False,
+        "cachedir": False,
+        "quiet": True,
+        "noprogress": True,
+        "color": {"stdout": "no_color", "stderr": "no_color"},
+        "logger": logger,
+        "progress_hooks": [on_progress],
+        "postprocessor_hooks": [on_postprocess],
+    }
