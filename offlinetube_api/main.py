@@ -38,6 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store = store
     app.state.events = events
     app.state.downloads = manager
+    app.state.webhooks = notifier
     if notifier:
         notifier.start()
     await manager.start()

@@ -1,20 +1,241 @@
 """Webhook notifications of final task states.
 
-SKELETON: the webhook helper replaces the body of this module (keep this interface)."""
+Every task that ends `completed`, `failed` or `cancelled` is POSTed as JSON to the configured URL,
+signed like GitHub's webhooks (`X-OfflineTube-Signature: sha256=<hex HMAC of the body>`). The
+download manager only calls `notify`, which queues and returns: delivery, retries and back-off
+happen in background senders, so a slow or dead receiver never holds up a download.
+"""
 
-from offlinetube_api.models import Task
+import asyncio
+import hashlib
+import hmac
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import httpx
+from pydantic import BaseModel
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from offlinetube_api import __version__
+from offlinetube_api.models import Task, TaskPublic, TaskStatus
+
+logger = logging.getLogger(__name__)
+
+EVENT_HEADER = "X-OfflineTube-Event"
+DELIVERY_HEADER = "X-OfflineTube-Delivery"
+SIGNATURE_HEADER = "X-OfflineTube-Signature"
+
+WebhookEvent = Literal["task.completed", "task.failed", "task.cancelled"]
+EVENTS: dict[TaskStatus, WebhookEvent] = {
+    TaskStatus.COMPLETED: "task.completed",
+    TaskStatus.FAILED: "task.failed",
+    TaskStatus.CANCELLED: "task.cancelled",
+}
+
+
+class WebhookPayload(BaseModel):
+    """The JSON body of every delivery."""
+
+    event: WebhookEvent
+    task: TaskPublic
+    sent_at: datetime
+
+
+class DeliveryRejected(Exception):
+    """The receiver answered, but not with a 2xx."""
+
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"receiver answered HTTP {status_code}")
+        self.status_code = status_code
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notification, exactly as it is sent on every attempt (same id, same bytes)."""
+
+    id: str
+    task_id: str
+    event: WebhookEvent
+    body: bytes
+    headers: dict[str, str]
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The `X-OfflineTube-Signature` value: `sha256=` and the hex HMAC-SHA256 of the body."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def build_delivery(task: Task, secret: str | None) -> Delivery:
+    event = EVENTS[task.status]
+    payload = WebhookPayload(
+        event=event, task=TaskPublic.from_task(task), sent_at=datetime.now(UTC)
+    )
+    body = payload.model_dump_json().encode()
+    delivery_id = str(uuid.uuid4())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"OfflineTube-API/{__version__}",
+        EVENT_HEADER: event,
+        DELIVERY_HEADER: delivery_id,
+    }
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(body, secret)
+    return Delivery(id=delivery_id, task_id=task.id, event=event, body=body, headers=headers)
 
 
 class WebhookNotifier:
-    def __init__(self, url: str, secret: str | None) -> None:
+    """Queues final task states and POSTs them from background senders, with retries.
+
+    `notify` never blocks and never raises; when the queue is full the notification is dropped
+    with a warning. A failed attempt (connection error, timeout, non-2xx answer) is retried with
+    exponential back-off: `first_wait_s`, doubling, at most `max_wait_s`, `attempts` in all.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        secret: str | None,
+        *,
+        attempts: int = 5,
+        first_wait_s: float = 0.5,
+        max_wait_s: float = 30.0,
+        request_timeout_s: float = 10.0,
+        queue_size: int = 1000,
+        senders: int = 4,
+    ) -> None:
         self._url = url
         self._secret = secret
+        self._attempts = attempts
+        self._first_wait_s = first_wait_s
+        self._max_wait_s = max_wait_s
+        self._request_timeout_s = request_timeout_s
+        self._sender_count = senders
+        self._queue: asyncio.Queue[Task] = asyncio.Queue(maxsize=queue_size)
+        self._senders: list[asyncio.Task[None]] = []
+        self._client: httpx.AsyncClient | None = None
+        self._pending = 0
+        self._closing = False
+
+    @property
+    def pending(self) -> int:
+        """Notifications queued or being delivered (retries included)."""
+        return self._pending
 
     def start(self) -> None:
-        """Start the background sender; call on the running event loop."""
+        """Start the background senders; call on the running event loop."""
+        timeout = httpx.Timeout(self._request_timeout_s, connect=min(5.0, self._request_timeout_s))
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._senders = [
+            asyncio.create_task(self._send_forever(), name=f"webhook-sender-{n}")
+            for n in range(self._sender_count)
+        ]
 
     def notify(self, task: Task) -> None:
-        """Queue a POST for a task that reached a final state. Never blocks."""
+        """Queue a POST for a task that reached a final state. Never blocks, never raises."""
+        if task.status not in EVENTS:
+            logger.warning("webhook for task %s not sent: %s is not final", task.id, task.status)
+            return
+        if self._closing:
+            logger.warning("webhook for task %s not sent: the service is shutting down", task.id)
+            return
+        try:
+            self._queue.put_nowait(task)
+            self._pending += 1
+        except asyncio.QueueFull:
+            logger.warning(
+                "webhook for task %s dropped: %d notifications already wait to be sent",
+                task.id,
+                self._queue.maxsize,
+            )
 
     async def close(self, timeout: float) -> None:
         """Stop the sender, giving queued deliveries up to `timeout` seconds."""
+        self._closing = True
+        if self._senders:
+            try:
+                await asyncio.wait_for(self._queue.join(), timeout)
+            except TimeoutError:
+                logger.warning(
+                    "%d webhook notifications not delivered after %.1fs; giving up on them",
+                    self.pending,
+                    timeout,
+                )
+        for sender in self._senders:
+            sender.cancel()
+        await asyncio.gather(*self._senders, return_exceptions=True)
+        if self._client:
+            await self._client.aclose()
+
+    async def _send_forever(self) -> None:
+        while True:
+            task = await self._queue.get()
+            try:
+                await self._deliver(build_delivery(task, self._secret))
+            except (httpx.TransportError, DeliveryRejected) as error:
+                logger.error(
+                    "webhook %s for task %s not delivered after %d attempts: %s",
+                    task.status.value,
+                    task.id,
+                    self._attempts,
+                    _describe(error),
+                )
+            except Exception:  # a bug here must not stop the sender for every later task
+                logger.exception("webhook for task %s failed unexpectedly", task.id)
+            finally:
+                self._pending -= 1
+                self._queue.task_done()
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential(multiplier=self._first_wait_s, max=self._max_wait_s),
+            retry=retry_if_exception_type((httpx.TransportError, DeliveryRejected)),
+            before_sleep=_log_retry(delivery),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await self._post(delivery)
+        logger.info("webhook %s for task %s delivered", delivery.event, delivery.task_id)
+
+    async def _post(self, delivery: Delivery) -> None:
+        assert self._client is not None, "start() was not called"
+        response = await self._client.post(
+            self._url, content=delivery.body, headers=delivery.headers
+        )
+        if not response.is_success:
+            raise DeliveryRejected(response.status_code)
+
+
+def _log_retry(delivery: Delivery) -> Callable[[RetryCallState], None]:
+    def log(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        logger.warning(
+            "webhook %s for task %s: attempt %d failed (%s); retrying in %.1fs",
+            delivery.event,
+            delivery.task_id,
+            state.attempt_number,
+            _describe(error),
+            wait,
+        )
+
+    return log
+
+
+def _describe(error: BaseException | None) -> str:
+    """`ConnectTimeout` and friends often have an empty message; the type says what happened."""
+    if error is None:
+        return "unknown error"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -258,7 +258,10 @@ class DownloadManager:
 
     async def _run(self, task_id: str, running: RunningDownload) -> None:
         task = await self._store.get(task_id)
-        if task is None or task.status is not TaskStatus.QUEUED or running.stop_reason:
+        if task is None or task.status is not TaskStatus.QUEUED:
+            return
+        if running.stop_reason:  # stopped before it started
+            await self._settle(task, None, running.stop_reason, exit_code=None)
             return
         process = running.process = DownloadProcess(self._job(task))
         outcome: Outcome | None = None
