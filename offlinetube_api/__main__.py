@@ -15,7 +15,12 @@ def serve(settings: Settings) -> None:
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # Open event streams would otherwise hold the exit up for as long as they stay open.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )
 
 

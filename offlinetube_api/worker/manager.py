@@ -3,30 +3,20 @@ playlists, recovery after a crash and a clean shutdown."""
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import Enum, auto
-from typing import Any, Protocol
+from typing import Protocol
 
 from offlinetube_api import media
 from offlinetube_api.config import Settings
-from offlinetube_api.errors import PlaylistNotFound, TaskConflict, TaskNotFound
+from offlinetube_api.errors import PlaylistNotFound, TaskConflict
 from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import FfmpegBinary
 from offlinetube_api.models import DownloadOrder, ErrorKind, QueueInfo, Task, TaskStatus
 from offlinetube_api.store import TaskStore
 from offlinetube_api.webhooks import WebhookNotifier
-from offlinetube_api.worker.messages import (
-    DownloadJob,
-    Failed,
-    Finished,
-    Metadata,
-    Outcome,
-    PlaylistFound,
-    Progress,
-    Stage,
-)
+from offlinetube_api.worker.ledger import TaskLedger, cancelled, fresh_attempt, new_task, now
+from offlinetube_api.worker.messages import DownloadJob, Failed, Finished, Outcome, PlaylistFound
+from offlinetube_api.worker.outcomes import OutcomeRecorder, StopReason
 from offlinetube_api.worker.process import DownloadProcess
 from offlinetube_api.worker.waiting import WaitingQueue
 
@@ -53,15 +43,6 @@ class Downloads(Protocol):
     async def remove(self, task_id: str) -> None: ...
 
     def queue_info(self) -> QueueInfo: ...
-
-
-class StopReason(Enum):
-    CANCEL = auto()
-    SHUTDOWN = auto()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class RunningDownload:
@@ -91,9 +72,11 @@ class DownloadManager:
         self._store = store
         self._settings = settings
         self._ffmpeg = ffmpeg
-        self._events = events
-        self._notifier = notifier
+        self._ledger = TaskLedger(store=store, events=events, notifier=notifier)
         self._waiting = WaitingQueue()
+        self._outcomes = OutcomeRecorder(
+            ledger=self._ledger, waiting=self._waiting, settings=settings
+        )
         self._running: dict[str, RunningDownload] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._closing = False
@@ -114,24 +97,24 @@ class DownloadManager:
             )
             if existing:
                 return Submission(existing, created=False)
-        task = _new_task(order)
+        task = new_task(order)
         await self._add(task)
         return Submission(task, created=True)
 
     async def cancel(self, task_id: str) -> Task:
-        task = await self._get(task_id)
+        task = await self._ledger.get(task_id)
         if task.status.is_final:
             raise TaskConflict(f"Task {task_id!r} is already {task.status}; nothing to cancel")
         await self._stop(task_id, StopReason.CANCEL)
-        return await self._get(task_id)
+        return await self._ledger.get(task_id)
 
     async def retry(self, task_id: str) -> Task:
-        task = await self._get(task_id)
+        task = await self._ledger.get(task_id)
         if task.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
             raise TaskConflict(
                 f"Task {task_id!r} is {task.status}; only failed or cancelled tasks can be retried"
             )
-        retried = await self._save(task_id, **_fresh_attempt(TaskStatus.QUEUED), attempts=0)
+        retried = await self._ledger.save(task_id, **fresh_attempt(TaskStatus.QUEUED), attempts=0)
         self._waiting.put(task_id)
         return retried or task
 
@@ -146,7 +129,7 @@ class DownloadManager:
 
     async def remove(self, task_id: str) -> None:
         """Stop the task if it runs, delete its files and its record."""
-        await self._get(task_id)
+        await self._ledger.get(task_id)
         self._waiting.discard(task_id)
         running = self._running.get(task_id)
         if running:
@@ -158,8 +141,7 @@ class DownloadManager:
             self._settings.thumbnails_dir,
             task_id,
         )
-        await self._store.delete(task_id)
-        self._events.publish_removed(task_id)
+        await self._ledger.delete(task_id)
 
     def queue_info(self) -> QueueInfo:
         return QueueInfo(
@@ -187,21 +169,14 @@ class DownloadManager:
 
     # -- queue ------------------------------------------------------------------------------
 
-    async def _get(self, task_id: str) -> Task:
-        task = await self._store.get(task_id)
-        if task is None:
-            raise TaskNotFound(task_id)
-        return task
-
     async def _add(self, task: Task) -> None:
-        await self._store.add(task)
-        self._events.publish(task)
+        await self._ledger.add(task)
         self._waiting.put(task.id)
 
     async def _stop(self, task_id: str, reason: StopReason) -> None:
         """Take a task off the queue, or stop it if it runs; it ends cancelled either way."""
         if self._waiting.discard(task_id):
-            await self._save(task_id, **_cancelled())
+            await self._ledger.save(task_id, **cancelled())
         running = self._running.get(task_id)
         if running:
             running.stop(reason)
@@ -213,7 +188,7 @@ class DownloadManager:
         await asyncio.to_thread(media.remove_all_partial_files, self._settings.downloads_dir)
         interrupted = await self._store.with_status([TaskStatus.DOWNLOADING, TaskStatus.PROCESSING])
         for task in interrupted:
-            await self._save(task.id, **_fresh_attempt(TaskStatus.QUEUED))
+            await self._ledger.save(task.id, **fresh_attempt(TaskStatus.QUEUED))
             logger.info("task %s was interrupted; it is queued again", task.id)
         for task in await self._store.with_status([TaskStatus.QUEUED]):
             self._waiting.put(task.id)
@@ -227,12 +202,12 @@ class DownloadManager:
                 await self._run(task_id, running)
             except Exception:  # one broken task must not take a worker with it
                 logger.exception("task %s failed inside the manager", task_id)
-                await self._save(
+                await self._ledger.save(
                     task_id,
                     status=TaskStatus.FAILED,
                     error="internal error",
                     error_kind=ErrorKind.UNKNOWN,
-                    finished_at=_now(),
+                    finished_at=now(),
                 )
             finally:
                 del self._running[task_id]
@@ -261,14 +236,14 @@ class DownloadManager:
         if task is None or task.status is not TaskStatus.QUEUED:
             return
         if running.stop_reason:  # stopped before it started
-            await self._settle(task, None, running.stop_reason, exit_code=None)
+            await self._outcomes.settle(task, None, running.stop_reason, exit_code=None)
             return
         process = running.process = DownloadProcess(self._job(task))
         outcome: Outcome | None = None
         try:
-            await self._save(
+            await self._ledger.save(
                 task_id,
-                **_fresh_attempt(TaskStatus.DOWNLOADING, started_at=_now()),
+                **fresh_attempt(TaskStatus.DOWNLOADING, started_at=now()),
                 attempts=task.attempts + 1,
             )
             if running.stop_reason is None:
@@ -279,176 +254,11 @@ class DownloadManager:
                     if isinstance(report, Finished | Failed | PlaylistFound):
                         outcome = report
                     else:
-                        await self._apply(task, report)
+                        await self._outcomes.record(task, report)
         finally:
             process.kill()
             exit_code = await process.wait()
             await asyncio.to_thread(
                 media.remove_partial_files, self._settings.downloads_dir, task_id
             )
-            await self._settle(task, outcome, running.stop_reason, exit_code)
-
-    async def _apply(self, task: Task, report: Progress | Metadata) -> None:
-        if isinstance(report, Metadata):
-            await self._save(
-                task.id,
-                title=task.title or report.title,
-                duration=report.duration,
-                remote_thumbnail=report.remote_thumbnail,
-            )
-        elif report.stage is Stage.PROCESSING:
-            await self._save(task.id, status=TaskStatus.PROCESSING, speed=None, eta=None)
-        else:
-            await self._save(
-                task.id,
-                status=TaskStatus.DOWNLOADING,
-                downloaded_bytes=report.downloaded_bytes,
-                total_bytes=report.total_bytes,
-                speed=report.speed,
-                eta=report.eta,
-                progress=_percent(report.downloaded_bytes, report.total_bytes),
-            )
-
-    async def _settle(
-        self,
-        task: Task,
-        outcome: Outcome | None,
-        stop_reason: StopReason | None,
-        exit_code: int | None,
-    ) -> None:
-        if stop_reason is StopReason.SHUTDOWN:
-            await self._save(task.id, **_fresh_attempt(TaskStatus.QUEUED), attempts=task.attempts)
-        elif stop_reason is StopReason.CANCEL:
-            await self._save(task.id, **_cancelled())
-        elif isinstance(outcome, Finished):
-            await self._complete(task.id, outcome)
-        elif isinstance(outcome, PlaylistFound):
-            await self._expand_playlist(task, outcome)
-        else:
-            failure = outcome or Failed(
-                f"download process exited unexpectedly (exit code {exit_code})"
-            )
-            await self._fail(task, failure)
-
-    async def _complete(self, task_id: str, finished: Finished) -> None:
-        thumbnail = await asyncio.to_thread(
-            media.local_thumbnail_name, self._settings.thumbnails_dir, task_id
-        )
-        await self._save(
-            task_id,
-            status=TaskStatus.COMPLETED,
-            progress=100.0,
-            filename=finished.filename,
-            ext=finished.ext,
-            filesize=finished.filesize,
-            downloaded_bytes=finished.filesize,
-            total_bytes=finished.filesize,
-            thumbnail_file=thumbnail,
-            subtitle_files=finished.subtitle_files,
-            speed=None,
-            eta=None,
-            error=None,
-            error_kind=None,
-            finished_at=_now(),
-            **({"duration": finished.duration} if finished.duration else {}),
-        )
-
-    async def _fail(self, task: Task, failure: Failed) -> None:
-        tries = task.attempts + 1
-        retry = failure.kind.is_transient and tries <= self._settings.max_retries
-        await self._save(
-            task.id,
-            status=TaskStatus.QUEUED if retry else TaskStatus.FAILED,
-            error=failure.error,
-            error_kind=failure.kind,
-            speed=None,
-            eta=None,
-            finished_at=None if retry else _now(),
-        )
-        if retry:
-            delay = self._settings.retry_backoff_seconds * 2 ** (tries - 1)
-            logger.info("task %s: %s; retry %d in %.1f s", task.id, failure.kind, tries, delay)
-            self._waiting.put_later(task.id, delay)
-
-    async def _expand_playlist(self, task: Task, playlist: PlaylistFound) -> None:
-        """The task becomes the playlist's first video; each other video gets a task of its own."""
-        if not playlist.entries:
-            await self._fail(task, Failed("The playlist has no videos", ErrorKind.NOT_FOUND))
-            return
-        first, *others = playlist.entries
-        await self._save(
-            task.id,
-            **_fresh_attempt(TaskStatus.QUEUED),
-            url=first.url,
-            title=task.title or first.title,
-            playlist_id=task.id,
-            playlist_index=1,
-        )
-        self._waiting.put(task.id)
-        for index, entry in enumerate(others, start=2):
-            order = DownloadOrder(
-                url=entry.url,
-                format=task.format,
-                audio_format=task.audio_format,
-                subtitle_langs=task.subtitle_langs,
-                title=entry.title,
-            )
-            await self._add(_new_task(order, playlist_id=task.id, playlist_index=index))
-
-    async def _save(self, task_id: str, **changes: Any) -> Task | None:
-        """Every state change goes through here, and is stored before anyone can see it."""
-        task = await self._store.update(task_id, **changes)
-        if task is not None:
-            self._events.publish(task)
-            if self._notifier and "status" in changes and task.status.is_final:
-                self._notifier.notify(task)
-        return task
-
-
-def _new_task(
-    order: DownloadOrder, *, playlist_id: str | None = None, playlist_index: int | None = None
-) -> Task:
-    return Task(
-        id=str(uuid.uuid4()),
-        url=order.url,
-        format=order.format,
-        status=TaskStatus.QUEUED,
-        created_at=_now(),
-        title=order.title,
-        audio_format=order.audio_format,
-        subtitle_langs=order.subtitle_langs,
-        playlist_id=playlist_id,
-        playlist_index=playlist_index,
-    )
-
-
-def _fresh_attempt(status: TaskStatus, *, started_at: datetime | None = None) -> dict[str, Any]:
-    return {
-        "status": status,
-        "progress": 0.0,
-        "downloaded_bytes": None,
-        "total_bytes": None,
-        "speed": None,
-        "eta": None,
-        "error": None,
-        "error_kind": None,
-        "started_at": started_at,
-        "finished_at": None,
-    }
-
-
-def _cancelled() -> dict[str, Any]:
-    return {
-        "status": TaskStatus.CANCELLED,
-        "speed": None,
-        "eta": None,
-        "error": "Cancelled",
-        "error_kind": ErrorKind.CANCELLED,
-        "finished_at": _now(),
-    }
-
-
-def _percent(done: int | None, total: int | None) -> float:
-    if not done or not total:
-        return 0.0
-    return round(min(100.0, 100.0 * done / total), 1)
+            await self._outcomes.settle(task, outcome, running.stop_reason, exit_code)

@@ -1,0 +1,153 @@
+"""What a download's reports and its end do to its task: progress, completion, a failure that
+is final or retried later, or a playlist expanded into one task per video."""
+
+import asyncio
+import logging
+from enum import Enum, auto
+
+from offlinetube_api import media
+from offlinetube_api.config import Settings
+from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
+from offlinetube_api.worker.ledger import (
+    TaskLedger,
+    cancelled,
+    fresh_attempt,
+    new_task,
+    now,
+    percent,
+)
+from offlinetube_api.worker.messages import (
+    Failed,
+    Finished,
+    Metadata,
+    Outcome,
+    PlaylistFound,
+    Progress,
+    Stage,
+)
+from offlinetube_api.worker.waiting import WaitingQueue
+
+logger = logging.getLogger(__name__)
+
+
+class StopReason(Enum):
+    CANCEL = auto()
+    SHUTDOWN = auto()
+
+
+class OutcomeRecorder:
+    def __init__(self, *, ledger: TaskLedger, waiting: WaitingQueue, settings: Settings) -> None:
+        self._ledger = ledger
+        self._waiting = waiting
+        self._settings = settings
+
+    async def record(self, task: Task, report: Progress | Metadata) -> None:
+        if isinstance(report, Metadata):
+            await self._ledger.save(
+                task.id,
+                title=task.title or report.title,
+                duration=report.duration,
+                remote_thumbnail=report.remote_thumbnail,
+            )
+        elif report.stage is Stage.PROCESSING:
+            await self._ledger.save(task.id, status=TaskStatus.PROCESSING, speed=None, eta=None)
+        else:
+            await self._ledger.save(
+                task.id,
+                status=TaskStatus.DOWNLOADING,
+                downloaded_bytes=report.downloaded_bytes,
+                total_bytes=report.total_bytes,
+                speed=report.speed,
+                eta=report.eta,
+                progress=percent(report.downloaded_bytes, report.total_bytes),
+            )
+
+    async def settle(
+        self,
+        task: Task,
+        outcome: Outcome | None,
+        stop_reason: StopReason | None,
+        exit_code: int | None,
+    ) -> None:
+        if stop_reason is StopReason.SHUTDOWN:
+            await self._ledger.save(
+                task.id, **fresh_attempt(TaskStatus.QUEUED), attempts=task.attempts
+            )
+        elif stop_reason is StopReason.CANCEL:
+            await self._ledger.save(task.id, **cancelled())
+        elif isinstance(outcome, Finished):
+            await self._complete(task.id, outcome)
+        elif isinstance(outcome, PlaylistFound):
+            await self._expand_playlist(task, outcome)
+        else:
+            failure = outcome or Failed(
+                f"download process exited unexpectedly (exit code {exit_code})"
+            )
+            await self._fail(task, failure)
+
+    async def _complete(self, task_id: str, finished: Finished) -> None:
+        thumbnail = await asyncio.to_thread(
+            media.local_thumbnail_name, self._settings.thumbnails_dir, task_id
+        )
+        await self._ledger.save(
+            task_id,
+            status=TaskStatus.COMPLETED,
+            progress=100.0,
+            filename=finished.filename,
+            ext=finished.ext,
+            filesize=finished.filesize,
+            downloaded_bytes=finished.filesize,
+            total_bytes=finished.filesize,
+            thumbnail_file=thumbnail,
+            subtitle_files=finished.subtitle_files,
+            speed=None,
+            eta=None,
+            error=None,
+            error_kind=None,
+            finished_at=now(),
+            **({"duration": finished.duration} if finished.duration else {}),
+        )
+
+    async def _fail(self, task: Task, failure: Failed) -> None:
+        tries = task.attempts + 1
+        retry = failure.kind.is_transient and tries <= self._settings.max_retries
+        await self._ledger.save(
+            task.id,
+            status=TaskStatus.QUEUED if retry else TaskStatus.FAILED,
+            error=failure.error,
+            error_kind=failure.kind,
+            speed=None,
+            eta=None,
+            finished_at=None if retry else now(),
+        )
+        if retry:
+            delay = self._settings.retry_backoff_seconds * 2 ** (tries - 1)
+            logger.info("task %s: %s; retry %d in %.1f s", task.id, failure.kind, tries, delay)
+            self._waiting.put_later(task.id, delay)
+
+    async def _expand_playlist(self, task: Task, playlist: PlaylistFound) -> None:
+        """The task becomes the playlist's first video; each other video gets a task of its own."""
+        if not playlist.entries:
+            await self._fail(task, Failed("The playlist has no videos", ErrorKind.NOT_FOUND))
+            return
+        first, *others = playlist.entries
+        await self._ledger.save(
+            task.id,
+            **fresh_attempt(TaskStatus.QUEUED),
+            url=first.url,
+            title=task.title or first.title,
+            playlist_id=task.id,
+            playlist_index=1,
+        )
+        self._waiting.put(task.id)
+        for index, entry in enumerate(others, start=2):
+            order = DownloadOrder(
+                url=entry.url,
+                format=task.format,
+                audio_format=task.audio_format,
+                subtitle_langs=task.subtitle_langs,
+                title=entry.title,
+            )
+            entry_task = new_task(order, playlist_id=task.id, playlist_index=index)
+            await self._ledger.add(entry_task)
+            self._waiting.put(entry_task.id)
