@@ -1,11 +1,20 @@
 """Service configuration, read from `OFFLINETUBE_*` environment variables."""
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class AuthMode(StrEnum):
+    """`on`: API keys required. `off`: open, even on a non-loopback address. Unset: required
+    as soon as a key exists; open otherwise, but only on a loopback address."""
+
+    ON = "on"
+    OFF = "off"
 
 
 class Settings(BaseSettings):
@@ -28,6 +37,10 @@ class Settings(BaseSettings):
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
     shutdown_timeout: float = Field(default=10.0, gt=0, le=600)
+    auth: AuthMode | None = None
+    allow_private_urls: bool = False
+    rate_limit_per_minute: int = Field(default=30, ge=1)
+    max_queued: int = Field(default=1000, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

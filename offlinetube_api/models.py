@@ -39,6 +39,7 @@ class ErrorKind(StrEnum):
     DISK_FULL = "disk_full"
     POSTPROCESS = "postprocess"
     CANCELLED = "cancelled"
+    FORBIDDEN_TARGET = "forbidden_target"
     UNKNOWN = "unknown"
 
     @property

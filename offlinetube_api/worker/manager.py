@@ -229,6 +229,7 @@ class DownloadManager:
             subtitle_langs=task.subtitle_langs,
             min_free_bytes=self._settings.min_free_bytes,
             playlist_limit=None if task.playlist_id else self._settings.playlist_limit,
+            allow_private_urls=self._settings.allow_private_urls,
         )
 
     async def _run(self, task_id: str, running: RunningDownload) -> None:

@@ -21,6 +21,7 @@ class DownloadJob:
     subtitle_langs: tuple[str, ...] = ()
     min_free_bytes: int = 0
     playlist_limit: int | None = None  # None: this task is a playlist entry, download one video
+    allow_private_urls: bool = False
 
 
 class Stage(StrEnum):

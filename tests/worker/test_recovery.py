@@ -38,6 +38,7 @@ class ServiceProcess:
             "OFFLINETUBE_DOWNLOADS_DIR": str(self.root / "downloads"),
             "OFFLINETUBE_THUMBNAILS_DIR": str(self.root / "thumbnails"),
             "OFFLINETUBE_DATA_DIR": str(self.root / "data"),
+            "OFFLINETUBE_ALLOW_PRIVATE_URLS": "true",
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "offlinetube_api"], env=env, cwd=self.root
