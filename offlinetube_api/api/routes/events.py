@@ -1,0 +1,121 @@
+"""Server-Sent Events: live task changes without polling."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from offlinetube_api.api.deps import EventsDep, StoreDep, TaskDep
+from offlinetube_api.models import ErrorMessage
+
+router = APIRouter(prefix="/api", tags=["events"])
+
+SHUTDOWN_GRACE_S = 2.0
+
+_EXAMPLE_TASK = {
+    "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+    "task_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+    "url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    "format": None,
+    "title": "A video",
+    "status": "downloading",
+    "progress": 42.5,
+    "downloaded_bytes": 4456448,
+    "total_bytes": 10485760,
+    "speed": 1048576.0,
+    "eta": 6,
+    "error": None,
+    "filename": None,
+    "filesize": None,
+    "ext": None,
+    "duration": 212.0,
+    "thumbnail": "https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg",
+    "stream_url": None,
+    "created_at": "2026-11-26T20:40:00Z",
+    "started_at": "2026-11-26T20:40:01Z",
+    "finished_at": None,
+}
+_EXAMPLE_EVENT = f"id: 1764189601000042\nevent: task\ndata: {json.dumps(_EXAMPLE_TASK)}\n\n"
+_RESUMING = (
+    "\n\nEvents are `task` (data: the task, as `GET /api/downloads/{task_id}` answers it) and "
+    '`removed` (data: `{"id": ...}`). Each has an `id`: a client that reconnects with the '
+    "`Last-Event-ID` header (a browser `EventSource` sends it by itself) or the `last_event_id` "
+    "query parameter gets exactly the events it missed; when those are no longer kept, or the "
+    "service restarted, it gets the current state first."
+)
+_EVENT_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A stream of Server-Sent Events.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE_EVENT}},
+    }
+}
+_TASK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_EVENT_STREAM,
+    204: {"description": "Resumed after the task's last event: nothing more will come."},
+    404: {"model": ErrorMessage, "description": "No task has this id."},
+}
+
+
+def last_event_id(
+    header: Annotated[
+        str | None, Header(alias="Last-Event-ID", description="Id of the last event received.")
+    ] = None,
+    query: Annotated[
+        str | None,
+        Query(
+            alias="last_event_id",
+            description="Same as `Last-Event-ID`, for an `EventSource`'s first connection.",
+        ),
+    ] = None,
+) -> int | None:
+    """Anything that is not one of our ids counts as none: the client gets the current state."""
+    value = (header or query or "").strip()
+    return int(value) if value.isdecimal() else None
+
+
+LastEventIdDep = Annotated[int | None, Depends(last_event_id)]
+
+
+def _event_stream(
+    stream: AsyncIterator[ServerSentEvent], shutdown: anyio.Event
+) -> EventSourceResponse:
+    """sse-starlette sets `shutdown` when the server stops; the stream then ends by itself
+    within the grace period, so the response is completed rather than cut off."""
+    return EventSourceResponse(
+        stream, shutdown_event=shutdown, shutdown_grace_period=SHUTDOWN_GRACE_S
+    )
+
+
+@router.get(
+    "/downloads/{task_id}/events",
+    summary="Follow one task live",
+    response_class=EventSourceResponse,
+    responses=_TASK_RESPONSES,
+    description="The task's state, then each change (status, progress, bytes, speed, eta, "
+    "error); the stream ends after `completed`, `failed` or `cancelled`, or after `removed`."
+    + _RESUMING,
+)
+async def task_events(task: TaskDep, events: EventsDep, resume_from: LastEventIdDep) -> Response:
+    if events.nothing_left(task, resume_from):
+        # 204 is what tells a browser EventSource to stop reconnecting.
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    shutdown = anyio.Event()
+    return _event_stream(events.task_stream(task, resume_from, shutdown), shutdown)
+
+
+@router.get(
+    "/events",
+    summary="Follow every task live",
+    response_class=EventSourceResponse,
+    responses=_EVENT_STREAM,
+    description="Every task's changes as they happen, without end; a comment line every 15 "
+    "seconds keeps proxies from closing the connection." + _RESUMING,
+)
+async def all_events(
+    store: StoreDep, events: EventsDep, resume_from: LastEventIdDep
+) -> EventSourceResponse:
+    shutdown = anyio.Event()
+    return _event_stream(events.all_tasks_stream(store, resume_from, shutdown), shutdown)
