@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ lint: install
 	$(BIN)/ruff check offlinetube_api tests
 	$(BIN)/ruff format --check offlinetube_api tests
 	$(BIN)/mypy offlinetube_api
+
+## Benchmarks against nginx and the yt-dlp CLI, written to bench/RESULTS.md (about 10 minutes;
+## BENCH_QUICK=1 for a one-minute smoke run, BENCH_OUT=<file> to write elsewhere).
+bench: install
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -69,6 +69,33 @@ _MIGRATIONS = (
 )
 
 
+# X-Total-Count without count(*): at a million tasks count(*) walks a whole index (~30 ms, more
+# than the page itself). The count per status is kept by triggers, inside the same transaction
+# as every insert, delete and status change, and rebuilt at every start, which also fills it
+# for a database made before it existed.
+_COUNTS = """
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS task_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL)
+    WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS task_counts_insert AFTER INSERT ON tasks BEGIN
+    INSERT INTO task_counts (status, n) VALUES (NEW.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS task_counts_delete AFTER DELETE ON tasks BEGIN
+    UPDATE task_counts SET n = n - 1 WHERE status = OLD.status;
+END;
+CREATE TRIGGER IF NOT EXISTS task_counts_status AFTER UPDATE OF status ON tasks
+    WHEN OLD.status IS NOT NEW.status BEGIN
+    UPDATE task_counts SET n = n - 1 WHERE status = OLD.status;
+    INSERT INTO task_counts (status, n) VALUES (NEW.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
+END;
+DELETE FROM task_counts;
+INSERT INTO task_counts (status, n) SELECT status, count(*) FROM tasks GROUP BY status;
+COMMIT;
+"""
+
+
 def _migrate(connection: sqlite3.Connection) -> None:
     version: int = connection.execute("PRAGMA user_version").fetchone()[0]
     for number, step in enumerate(_MIGRATIONS[version:], start=version + 1):
@@ -155,6 +182,7 @@ class SqliteTaskStore:
             connection.execute("PRAGMA busy_timeout=5000")
             connection.executescript(_SCHEMA)
             _migrate(connection)
+            connection.executescript(_COUNTS)
             self._connection = connection
         return self._connection
 
@@ -184,7 +212,9 @@ class SqliteTaskStore:
                 f"SELECT * FROM tasks {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             ).fetchall()
-            total = db.execute(f"SELECT count(*) FROM tasks {where}", params).fetchone()[0]
+            total = db.execute(
+                f"SELECT coalesce(sum(n), 0) FROM task_counts {where}", params
+            ).fetchone()[0]
             return [_task_from_row(row) for row in rows], total
 
         return await self._run(query)

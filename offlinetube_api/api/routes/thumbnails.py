@@ -1,33 +1,124 @@
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+"""GET/HEAD /api/thumbnails/{task_id}: served from memory with an ETag, answering 304 to
+`If-None-Match`, on a plain ASGI route so the library page's burst of `<img>` requests skips
+FastAPI's per-request machinery (see bench/RESULTS.md for the figures)."""
 
-from offlinetube_api import media
-from offlinetube_api.api.deps import SettingsDep
-from offlinetube_api.errors import ThumbnailNotFound
+import json
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import FileResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from offlinetube_api.api.auth import AuthPolicy, media_access
+from offlinetube_api.errors import (
+    THUMBNAIL_NOT_FOUND,
+    OfflineTubeError,
+    ThumbnailNotFound,
+    error_response,
+)
 from offlinetube_api.models import ErrorMessage
+from offlinetube_api.thumbnail_cache import Thumbnail, ThumbnailCache
+
+PATH = "/api/thumbnails/{task_id}"
+# Browsers revalidate on every use, so a removed or replaced thumbnail shows at once; the
+# revalidation is a 304 without a body.
+CACHE_CONTROL = "public, no-cache"
+# Byte for byte what the exception handler writes for ThumbnailNotFound.
+_NOT_FOUND_BODY = json.dumps({"detail": THUMBNAIL_NOT_FOUND}, separators=(",", ":")).encode()
 
 router = APIRouter(prefix="/api/thumbnails", tags=["media"])
 
 
-@router.head("/{task_id}", response_class=FileResponse, operation_id="get_thumbnail_head")
-@router.get(
+def thumbnail_cache(app: FastAPI) -> ThumbnailCache:
+    """One cache per app, made on first use (the thumbnails folder exists by then)."""
+    cache: ThumbnailCache | None = getattr(app.state, "thumbnail_cache", None)
+    if cache is None:
+        cache = app.state.thumbnail_cache = ThumbnailCache(app.state.settings.thumbnails_dir)
+    return cache
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 weak comparison against a list of tags, or `*`."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
+
+
+def thumbnail_response(thumbnail: Thumbnail | None, if_none_match: str | None) -> Response:
+    if thumbnail is None:
+        return Response(_NOT_FOUND_BODY, status_code=404, media_type="application/json")
+    headers = {
+        "etag": thumbnail.etag,
+        "last-modified": thumbnail.last_modified,
+        "cache-control": CACHE_CONTROL,
+    }
+    if if_none_match is not None and _matches(if_none_match, thumbnail.etag):
+        return Response(status_code=304, headers=headers)
+    if thumbnail.body is None:  # too large to keep: from disk, with ranges
+        return FileResponse(thumbnail.path, media_type=thumbnail.media_type, headers=headers)
+    return Response(thumbnail.body, media_type=thumbnail.media_type, headers=headers)
+
+
+def _if_none_match(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"if-none-match":
+            return str(value.decode("latin-1"))
+    return None
+
+
+class ThumbnailEndpoint:
+    """A plain ASGI endpoint (a class, so Starlette does not wrap it in a Request).
+
+    The lookup runs on the event loop on purpose: a hit costs at most three `lstat` calls of
+    a local folder (microseconds), while a hop to a worker thread costs more than the whole
+    answer; only a miss reads a file, of at most 512 KiB."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Router dependencies do not reach a plain route: check access here, as they would.
+        auth: AuthPolicy = scope["app"].state.auth
+        if await auth.required():
+            try:
+                await media_access(Request(scope), auth)
+            except OfflineTubeError as exc:
+                await error_response(exc)(scope, receive, send)
+                return
+        cache = thumbnail_cache(scope["app"])
+        thumbnail = cache.probe(scope["path_params"]["task_id"])
+        response = thumbnail_response(thumbnail, _if_none_match(scope))
+        await response(scope, receive, send)
+
+
+# Ahead of the documented route below, so this one answers and that one documents.
+router.routes.append(
+    Route(PATH, ThumbnailEndpoint(), methods=["GET", "HEAD"], include_in_schema=False)
+)
+
+
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"image/jpeg": {}, "image/webp": {}, "image/png": {}},
+        "description": "The thumbnail, with `ETag` and `Cache-Control: no-cache`.",
+    },
+    304: {"description": "`If-None-Match` matched: the copy the client has is current."},
+    404: {
+        "model": ErrorMessage,
+        "description": "No local thumbnail.",
+        "content": {"application/json": {"example": {"detail": THUMBNAIL_NOT_FOUND}}},
+    },
+}
+
+
+@router.head(
     "/{task_id}",
     response_class=FileResponse,
-    responses={
-        200: {
-            "content": {"image/jpeg": {}, "image/webp": {}, "image/png": {}},
-            "description": "The thumbnail.",
-        },
-        404: {
-            "model": ErrorMessage,
-            "description": "No local thumbnail.",
-            "content": {"application/json": {"example": {"detail": "Miniatura no encontrada"}}},
-        },
-    },
+    operation_id="get_thumbnail_head",
+    responses=ANSWERS,
 )
-def get_thumbnail(task_id: str, settings: SettingsDep) -> FileResponse:
+@router.get("/{task_id}", response_class=FileResponse, responses=ANSWERS)
+def get_thumbnail(task_id: str, request: Request) -> Response:
     """The task's local thumbnail: `<id>.jpg`, else `.webp`, else `.png`."""
-    found = media.find_thumbnail(settings.thumbnails_dir, task_id)
-    if found is None:
+    thumbnail = thumbnail_cache(request.app).probe(task_id)
+    if thumbnail is None:
         raise ThumbnailNotFound()
-    return FileResponse(found.path, media_type=found.media_type, stat_result=found.stat)
+    return thumbnail_response(thumbnail, request.headers.get("if-none-match"))

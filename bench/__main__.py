@@ -1,0 +1,96 @@
+"""`make bench` / `python -m bench`: every figure of the performance issue, each against a
+reference measured in the same run, written to bench/RESULTS.md.
+
+Environment: BENCH_QUICK=1 (small sizes, short runs), BENCH_OUT=<file> (default
+bench/RESULTS.md), BENCH_ONLY=thumbnails,stream,listing,busy,overhead (default all),
+BENCH_LOADGEN=auto|wrk|python, BENCH_NO_INSTALL=1 (never apt-get)."""
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.fig_busy import run_busy_figures
+from bench.fig_listing import run_listing_figure
+from bench.fig_media import run_media_figures
+from bench.fig_overhead import CliRun, run_overhead_figure
+from bench.load import LoadGenerator, choose_generator
+from bench.media import make_long_video
+from bench.report import Report, render
+from bench.tools import BenchConfig, config_from_env, ensure_tools, environment
+from tests.fixtures.media import make_media
+from tests.fixtures.site import FixtureSite
+
+HERE = Path(__file__).parent
+ALL = ("thumbnails", "stream", "listing", "busy", "overhead")
+NOTES = HERE / "notes.md"
+
+
+def _generator_text(load: LoadGenerator) -> str:
+    if load.name == "wrk":
+        return "wrk (2 threads, on the same machine as the servers)"
+    return (
+        "Python asyncio client (FALLBACK: wrk is not installed or BENCH_LOADGEN=python; "
+        "it is slower than nginx, so ratios against nginx are overstated)"
+    )
+
+
+def _downloads(report: Report, config: BenchConfig, scratch: Path, only: set[str]) -> None:
+    media = make_media(scratch / "site-media")
+    make_long_video(media / "long.mp4", seconds=8 if config.quick else 30)
+    site = FixtureSite(media).start()
+    try:
+        cli: CliRun | None = None
+        if "overhead" in only:
+            cli = run_overhead_figure(report, config, site, scratch)
+        if "busy" in only:
+            run_busy_figures(report, config, site, scratch, cli)
+    finally:
+        site.stop()
+
+
+def run(config: BenchConfig, only: set[str], out: Path, log: list[str]) -> Report:
+    with tempfile.TemporaryDirectory(prefix="offlinetube-bench-") as tmp:
+        scratch = Path(tmp)
+        scratch.chmod(0o755)  # nginx's worker runs as another user when started as root
+        load = choose_generator(scratch, os.environ.get("BENCH_LOADGEN", "auto"))
+        report = Report(quick=config.quick, generator=_generator_text(load))
+        report.environment = environment()
+        report.command("make bench" + ("  # BENCH_QUICK=1" if config.quick else ""))
+        steps = [
+            (
+                {"thumbnails", "stream"},
+                lambda: run_media_figures(report, load, config, scratch, only),
+            ),
+            ({"listing"}, lambda: run_listing_figure(report, config, scratch)),
+            ({"overhead", "busy"}, lambda: _downloads(report, config, scratch, only)),
+        ]
+        for wanted, step in steps:
+            if wanted & only:
+                started = time.monotonic()
+                step()
+                log.append(f"{'/'.join(sorted(wanted & only))}: {time.monotonic() - started:.1f} s")
+        return report
+
+
+def main() -> int:
+    config = config_from_env()
+    only = set(filter(None, os.environ.get("BENCH_ONLY", ",".join(ALL)).split(",")))
+    out = Path(os.environ.get("BENCH_OUT", HERE / "RESULTS.md"))
+    log: list[str] = []
+    ensure_tools(log)
+    started = time.monotonic()
+    report = run(config, only, out, log)
+    log.append(f"total: {time.monotonic() - started:.1f} s")
+    report.detail(0, *(f"- {line}" for line in log))
+    preamble = NOTES.read_text() if NOTES.exists() and not config.quick else ""
+    out.write_text(render(report, preamble=preamble))
+    print(f"load generator: {report.generator}")
+    print("\n".join(log))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

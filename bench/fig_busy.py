@@ -1,0 +1,191 @@
+"""Figures 3 and 6: how the service answers while three downloads run, and how much memory it
+and each download take."""
+
+import json
+import shutil
+import threading
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.fig_overhead import CliRun, submit
+from bench.load import Latencies, probe
+from bench.media import make_thumbnail
+from bench.report import Figure, Report, mib, ms
+from bench.servers import ApiService, command_line, descendants, pss_bytes, rss_bytes
+from bench.tools import BenchConfig
+from tests.fixtures.site import FixtureSite
+
+LATENCY_TARGET = 2.0
+IDLE_TARGET = 120 * 1024**2
+PER_DOWNLOAD_TARGET = 100 * 1024**2
+SAMPLE_INTERVAL_S = 0.25
+CONCURRENT = 3
+
+
+@dataclass
+class MemorySampler:
+    """Samples the service's process tree until stopped; a download is a child of the
+    forkserver, together with whatever it starts (ffmpeg)."""
+
+    service_pid: int
+    peak_download_rss: int = 0
+    peak_download_pss: int = 0
+    downloads_seen: set[int] = field(default_factory=set)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _sample(self) -> None:
+        for helper in _children(self.service_pid):
+            for download in _children(helper):
+                tree = [download, *descendants(download)]
+                self.downloads_seen.add(download)
+                self.peak_download_rss = max(self.peak_download_rss, sum(map(rss_bytes, tree)))
+                self.peak_download_pss = max(self.peak_download_pss, sum(map(pss_bytes, tree)))
+
+    def run(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL_S):
+            self._sample()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _children(pid: int) -> list[int]:
+    return [p for p in descendants(pid) if _parent(p) == pid]
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def _short(command: str) -> str:
+    for name in ("forkserver", "resource_tracker", "offlinetube_api"):
+        if name in command:
+            return name
+    return command[:40]
+
+
+def _tree_memory(pid: int) -> tuple[int, int, list[str]]:
+    tree = [pid, *descendants(pid)]
+    names = [f"{_short(command_line(p))} {mib(rss_bytes(p))}" for p in tree]
+    return sum(map(rss_bytes, tree)), sum(map(pss_bytes, tree)), names
+
+
+def _status(service: ApiService, task_id: str) -> str:
+    with urllib.request.urlopen(f"{service.base_url}/api/downloads/{task_id}", timeout=30) as r:
+        status: str = json.loads(r.read())["status"]
+        return status
+
+
+def _remove(service: ApiService, task_id: str) -> None:
+    request = urllib.request.Request(
+        f"{service.base_url}/api/downloads/{task_id}/remove", method="DELETE"
+    )
+    with urllib.request.urlopen(request, timeout=60):
+        pass
+
+
+def _probe_both(service: ApiService, thumb: str, config: BenchConfig) -> dict[str, Latencies]:
+    return {
+        path: probe(
+            service.port, path, count=config.probe_count, interval_s=config.probe_interval_s
+        )
+        for path in ("/api/health", thumb)
+    }
+
+
+def _latency_figures(
+    report: Report, idle: dict[str, Latencies], busy: dict[str, Latencies]
+) -> None:
+    for path in idle:
+        ratio = busy[path].p99_s / idle[path].p99_s
+        name = "health" if path.endswith("health") else "thumbnail"
+        report.add(
+            Figure(
+                3,
+                f"`{name}` p99 while {CONCURRENT} downloads run",
+                f"p50 {ms(busy[path].p50_s)}, p99 {ms(busy[path].p99_s)}",
+                f"idle: p50 {ms(idle[path].p50_s)}, p99 {ms(idle[path].p99_s)}",
+                ratio,
+                f"<= {LATENCY_TARGET}",
+                ratio <= LATENCY_TARGET,
+            )
+        )
+
+
+def _memory_figures(report: Report, idle_rss: int, after: tuple[int, int, list[str]],
+                    sampler: MemorySampler, cli: CliRun | None) -> None:  # fmt: skip
+    cli_rss = cli.peak_rss if cli else 0
+    report.add(
+        Figure(
+            6,
+            "Memory, idle service (RSS)",
+            f"{mib(idle_rss)} at start; {mib(after[0])} with its helpers after downloads",
+            "target 120 MiB",
+            after[0] / IDLE_TARGET,
+            "< 120 MiB (ratio < 1)",
+            after[0] < IDLE_TARGET,
+        ),
+        f"- After downloads, RSS by process: {'; '.join(after[2])}. PSS of all: {mib(after[1])}.",
+    )
+    report.add(
+        Figure(
+            6,
+            "Memory, per running download (RSS, with its ffmpeg)",
+            f"peak {mib(sampler.peak_download_rss)} (PSS {mib(sampler.peak_download_pss)})",
+            f"yt-dlp CLI peak {mib(cli_rss)}" if cli else "CLI not measured",
+            sampler.peak_download_rss / cli_rss if cli_rss else None,
+            "< 100 MiB",
+            sampler.peak_download_rss < PER_DOWNLOAD_TARGET,
+        ),
+        f"- {len(sampler.downloads_seen)} download processes sampled every {SAMPLE_INTERVAL_S}s. "
+        "RSS counts the pages a download shares with the forkserver (yt-dlp's imports); "
+        "PSS splits them among the sharers.",
+    )
+
+
+def run_busy_figures(report: Report, config: BenchConfig, site: FixtureSite,
+                     scratch: Path, cli: CliRun | None) -> None:  # fmt: skip
+    service = ApiService(scratch / "busy-service")
+    service.thumbnails_dir.mkdir(parents=True, exist_ok=True)
+    thumb_id = str(uuid.uuid4())
+    shutil.copyfile(
+        make_thumbnail(scratch / "busy.jpg"), service.thumbnails_dir / f"{thumb_id}.jpg"
+    )
+    thumb = f"/api/thumbnails/{thumb_id}"
+    long_video = site.media_dir / "long.mp4"
+    window_s = 2 * config.probe_count * config.probe_interval_s * 1.5 + 10
+    pace = int(long_video.stat().st_size / window_s)  # bytes per second: lasts the window
+    urls = [  # distinct, or the service may answer all three with the same task
+        site.page_url(
+            video=site.url(f"/slow/{pace}/long.mp4"),
+            thumb=site.url("/media/thumb.jpg"),
+            title=f"Busy {n}",
+        )
+        for n in range(CONCURRENT)
+    ]
+    with service:
+        idle_rss = rss_bytes(service.pid)
+        idle = _probe_both(service, thumb, config)
+        sampler = MemorySampler(service.pid)
+        sampling = threading.Thread(target=sampler.run, daemon=True)
+        sampling.start()
+        tasks = [submit(service, url) for url in urls]
+        busy = _probe_both(service, thumb, config)
+        still = [_status(service, task_id) for task_id in tasks]
+        sampler.stop()
+        for task_id in tasks:
+            _remove(service, task_id)
+        after = _tree_memory(service.pid)
+    report.detail(
+        3,
+        f"- Downloads paced at {pace / 1024:.0f} KiB/s each; their status at the end of the "
+        f"window: {', '.join(still)}. Probes: {config.probe_count} requests, one every "
+        f"{config.probe_interval_s * 1000:.0f} ms, one connection.",
+    )
+    _latency_figures(report, idle, busy)
+    _memory_figures(report, idle_rss, after, sampler, cli)

@@ -1,0 +1,192 @@
+"""Figures 1 and 2: thumbnails and streaming, the service beside nginx on the same files."""
+
+import random
+import shutil
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.load import LoadGenerator, LoadResult, Request, run_bulk_load
+from bench.media import make_blob, make_thumbnail
+from bench.report import Figure, Report, mib
+from bench.servers import ApiService, NginxServer, nginx_path
+from bench.tools import BenchConfig
+
+RANGE_BYTES = 1024 * 1024
+RANGE_COUNT = 256
+THUMB_TARGET = 0.15
+THUMB_304_TARGET = 0.2
+STREAM_TARGET = 0.7
+
+
+@dataclass(frozen=True)
+class MediaLibrary:
+    thumbnail_ids: list[str]
+    video_name: str
+    video_size: int
+
+
+def build_library(service: ApiService, config: BenchConfig, scratch: Path) -> MediaLibrary:
+    """Every fourth thumbnail is a webp, so both servers walk the jpg/webp/png probe."""
+    for folder in (service.thumbnails_dir, service.downloads_dir, service.data_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    jpg = make_thumbnail(scratch / "thumb.jpg")
+    webp = make_thumbnail(scratch / "thumb.webp")
+    ids = [str(uuid.UUID(int=n + 1, version=4)) for n in range(config.thumb_ids)]
+    for n, task_id in enumerate(ids):
+        source = webp if n % 4 == 3 else jpg
+        shutil.copyfile(source, service.thumbnails_dir / f"{task_id}{source.suffix}")
+    video_name = f"video__{uuid.UUID(int=0xBE, version=4)}.mp4"
+    make_blob(service.downloads_dir / video_name, config.stream_bytes)
+    return MediaLibrary(ids, video_name, config.stream_bytes)
+
+
+def _head(port: int, request: Request) -> tuple[int, dict[str, str]]:
+    wanted = urllib.request.Request(
+        f"http://127.0.0.1:{port}{request.path}", headers=request.headers
+    )
+    try:
+        with urllib.request.urlopen(wanted, timeout=10) as response:
+            response.read()
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+
+
+def _conditional(port: int, plain: list[Request]) -> list[Request]:
+    """The same requests with the ETag this server gave each path, checked to answer 304."""
+    requests = []
+    for request in plain:
+        status, headers = _head(port, request)
+        etag = headers.get("ETag") or headers.get("etag")
+        if status != 200 or not etag:
+            raise RuntimeError(f"{request.path} on port {port}: {status}, ETag {etag!r}")
+        requests.append(Request(request.path, {"If-None-Match": etag}))
+    return requests
+
+
+def _checked(port: int, requests: list[Request], status: int) -> list[Request]:
+    for request in requests[:8]:
+        answered, _ = _head(port, request)
+        if answered != status:
+            raise RuntimeError(f"{request.path} on port {port} answered {answered}, not {status}")
+    return requests
+
+
+def _pair(
+    load: LoadGenerator,
+    servers: tuple[int, int],
+    requests: tuple[list[Request], list[Request]],
+    connections: int,
+    seconds: float,
+) -> tuple[LoadResult, LoadResult]:
+    service = load.run(servers[0], requests[0], connections=connections, duration_s=seconds)
+    nginx = load.run(servers[1], requests[1], connections=connections, duration_s=seconds)
+    for result, name in ((service, "service"), (nginx, "nginx")):
+        if result.errors > result.requests // 100:  # a figure of error pages means nothing
+            raise RuntimeError(f"{name}: {result.errors} errors in {result.requests} requests")
+    return service, nginx
+
+
+def _thumbnail_figures(
+    report: Report, load: LoadGenerator, ports: tuple[int, int], ids: list[str], config: BenchConfig
+) -> None:
+    plain = [Request(f"/api/thumbnails/{task_id}") for task_id in ids]
+    c = config.connections
+    service, nginx = _pair(
+        load, ports, (_checked(ports[0], plain, 200), plain), c, config.thumb_seconds
+    )
+    conditional = (_conditional(ports[0], plain), _conditional(ports[1], plain))
+    _checked(ports[1], conditional[1], 304)
+    service_answer, _ = _head(ports[0], conditional[0][0])
+    if service_answer != 304:
+        report.detail(1, f"- The service answers {service_answer} to If-None-Match: no 304 path.")
+    service_304, nginx_304 = _pair(load, ports, conditional, c, config.thumb_seconds)
+    for name, number_suffix, (ours, theirs), target in (
+        ("GET", "", (service, nginx), THUMB_TARGET),
+        ("If-None-Match (304)", " 304", (service_304, nginx_304), THUMB_304_TARGET),
+    ):
+        ratio = ours.rps / theirs.rps
+        report.add(
+            Figure(
+                1,
+                f"Thumbnails{number_suffix}, {c} connections",
+                f"{ours.rps:,.0f} req/s (p99 {ours.p99_s * 1000:.1f} ms)",
+                f"nginx {theirs.rps:,.0f} req/s (p99 {theirs.p99_s * 1000:.1f} ms)",
+                ratio,
+                f">= {target}",
+                ratio >= target,
+            ),
+            f"- {name}: service {ours.requests} requests, {ours.errors} errors; "
+            f"nginx {theirs.requests} requests, {theirs.errors} errors, over {len(ids)} ids "
+            "(every fourth a webp, so the probe misses once).",
+        )
+
+
+def _ranges(name: str, size: int) -> list[Request]:
+    rng = random.Random(5)  # same ranges for both servers and every run
+    starts = [rng.randrange(0, size - RANGE_BYTES) for _ in range(RANGE_COUNT)]
+    return [
+        Request(f"/api/stream/{name}", {"Range": f"bytes={s}-{s + RANGE_BYTES - 1}"})
+        for s in starts
+    ]
+
+
+def _stream_figures(
+    report: Report,
+    load: LoadGenerator,
+    ports: tuple[int, int],
+    library: MediaLibrary,
+    config: BenchConfig,
+) -> None:
+    full = [Request(f"/api/stream/{library.video_name}")]
+    ranges = _ranges(library.video_name, library.video_size)
+    _checked(ports[0], ranges, 206)
+    _checked(ports[1], ranges, 206)
+    size = mib(library.video_size)
+    rc = config.range_connections
+    for label, requests, connections, target in (
+        (f"Streaming, full GET of {size}, 1 connection", full, 1, STREAM_TARGET),
+        (f"Streaming, random 1 MiB ranges, {rc} connections", ranges, rc, None),
+    ):
+        ours, theirs = (
+            run_bulk_load(port, requests, connections=connections, duration_s=config.stream_seconds)
+            for port in ports
+        )
+        ratio = ours.bytes_per_s / theirs.bytes_per_s
+        report.add(
+            Figure(
+                2,
+                label,
+                f"{mib(ours.bytes_per_s)}/s ({ours.rps:,.1f} req/s)",
+                f"nginx {mib(theirs.bytes_per_s)}/s ({theirs.rps:,.1f} req/s)",
+                ratio,
+                f">= {target}" if target else "none set",
+                ratio >= target if target else None,
+            ),
+            f"- {label}: {ours.requests} and {theirs.requests} whole bodies read by the bulk "
+            "client (4 MiB reads; wrk's 8 KiB reads would cap both servers alike).",
+        )
+
+
+def run_media_figures(
+    report: Report, load: LoadGenerator, config: BenchConfig, scratch: Path, only: set[str]
+) -> None:
+    service = ApiService(scratch / "media-service")
+    library = build_library(service, config, scratch)
+    if nginx_path() is None:
+        report.detail(1, "- Not measured: nginx is not installed (the reference).")
+        report.detail(2, "- Not measured: nginx is not installed (the reference).")
+        return
+    nginx = NginxServer(
+        scratch / "nginx", thumbnails=service.thumbnails_dir, downloads=service.downloads_dir
+    )
+    report.command(" ".join(nginx.command))
+    with service, nginx:
+        ports = (service.port, nginx.port)
+        if "thumbnails" in only:
+            _thumbnail_figures(report, load, ports, library.thumbnail_ids, config)
+        if "stream" in only:
+            _stream_figures(report, load, ports, library, config)

@@ -1,0 +1,215 @@
+"""The servers under test, each started by the suite on 127.0.0.1 and stopped after: nginx with
+a config written to a temp dir, and the service as its own process, as it runs in production."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
+START_DEADLINE_S = 30.0
+
+_NGINX_CONF = """\
+worker_processes 1;
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    types {{ image/jpeg jpg; image/webp webp; image/png png; video/mp4 mp4; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location ~ "^/api/thumbnails/([0-9a-fA-F-]{{36}})$" {{
+            root {thumbnails};
+            try_files /$1.jpg /$1.webp /$1.png =404;
+        }}
+        location /api/stream/ {{
+            alias {downloads}/;
+        }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def nginx_path() -> str | None:
+    for candidate in NGINX_CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    give_up = time.monotonic() + START_DEADLINE_S
+    while time.monotonic() < give_up:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers; a 404 is still an answer
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not answer {url} within {START_DEADLINE_S}s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class NginxServer:
+    """One nginx worker (the service is one process too), sendfile on, access log off."""
+
+    def __init__(self, root: Path, *, thumbnails: Path, downloads: Path) -> None:
+        binary = nginx_path()
+        if binary is None:
+            raise RuntimeError("nginx is not installed")
+        self.port = free_port()
+        root.mkdir(parents=True, exist_ok=True)
+        conf = root / "nginx.conf"
+        conf.write_text(
+            _NGINX_CONF.format(
+                root=root, port=self.port, thumbnails=thumbnails, downloads=downloads
+            )
+        )
+        self.command = [binary, "-p", str(root), "-e", str(root / "error.log"), "-c", str(conf)]
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Self:
+        self._process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL)
+        _wait_http(f"http://127.0.0.1:{self.port}/", self._process, "nginx")
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._process is not None:
+            _stop(self._process)
+
+
+class ApiService:
+    """`python -m offlinetube_api` with its folders under `root`; access log off (level
+    warning), as nginx's is."""
+
+    def __init__(self, root: Path, **settings: str) -> None:
+        self.root = root
+        self.port = free_port()
+        self.downloads_dir = root / "downloads"
+        self.thumbnails_dir = root / "thumbnails"
+        self.data_dir = root / "data"
+        self.env = {
+            **os.environ,
+            "OFFLINETUBE_PORT": str(self.port),
+            "OFFLINETUBE_DOWNLOADS_DIR": str(self.downloads_dir),
+            "OFFLINETUBE_THUMBNAILS_DIR": str(self.thumbnails_dir),
+            "OFFLINETUBE_DATA_DIR": str(self.data_dir),
+            "OFFLINETUBE_LOG_LEVEL": "warning",
+            # The fixture site is on 127.0.0.1, which the service refuses by default.
+            "OFFLINETUBE_ALLOW_PRIVATE_URLS": "true",
+            **{f"OFFLINETUBE_{name.upper()}": value for name, value in settings.items()},
+        }
+        self.command = [sys.executable, "-m", "offlinetube_api"]
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Self:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._process = subprocess.Popen(
+            self.command, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL
+        )
+        _wait_http(f"{self.base_url}/api/health", self._process, "the service")
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._process is not None:
+            _stop(self._process)
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size, from /proc; 0 if the process is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages (a forkserver's imports) split among sharers."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    for line in rollup.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc/*/stat parent links."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        below = children.get(frontier.pop(), [])
+        found += below
+        frontier += below
+    return found
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return ""

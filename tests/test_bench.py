@@ -1,0 +1,41 @@
+"""`make bench` runs end to end in its quick mode and writes every figure. Speed is judged by
+the suite itself (bench/RESULTS.md), not here; this only proves the suite works. It never
+installs anything: without wrk it uses its Python load generator and says so."""
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICK_DEADLINE_S = 110
+
+
+@pytest.mark.timeout(QUICK_DEADLINE_S + 30)
+def test_make_bench_quick_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    env = {**os.environ, "BENCH_QUICK": "1", "BENCH_OUT": str(out), "BENCH_NO_INSTALL": "1"}
+    started = time.monotonic()
+
+    done = subprocess.run(
+        # -o: the suite runs inside the installed venv already; never reinstall from a test.
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "bench"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=QUICK_DEADLINE_S,
+    )
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert time.monotonic() - started < QUICK_DEADLINE_S
+    assert re.search(r"load generator: (wrk|Python asyncio client \(FALLBACK)", done.stdout)
+    results = out.read_text()
+    assert "mode: QUICK" in results
+    figures = {int(n) for n in re.findall(r"^\| (\d) \|", results, flags=re.MULTILINE)}
+    have_nginx = "nginx: not installed" not in results
+    assert figures == ({1, 2, 3, 4, 5, 6} if have_nginx else {3, 4, 5, 6})
+    assert "## Machine and versions" in results and "## Commands" in results
