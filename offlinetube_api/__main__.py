@@ -1,19 +1,40 @@
-"""`offlinetube-api` / `python -m offlinetube_api`: start the server."""
+"""`offlinetube-api` / `python -m offlinetube_api`: start the server, or manage API keys."""
 
 import argparse
+import ipaddress
 import logging
+import socket
+import sys
 
 import uvicorn
 
 from offlinetube_api import __version__
 from offlinetube_api.config import Settings
 from offlinetube_api.main import create_app
+from offlinetube_api.security.keys import KeyStore, Scope
+
+OPEN_ON_NETWORK = """Refusing to listen on {host} with no API key: anyone on the network could
+download, stream and delete. Either create a key first:
+    offlinetube-api keys create --scope admin --name me
+or, to run open on purpose, set OFFLINETUBE_AUTH=off."""
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return all(
+            ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
+        )
+    except (socket.gaierror, ValueError):
+        return False
 
 
 def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    keys = KeyStore(settings.database_path)
+    if settings.auth is None and not _is_loopback(settings.host) and not keys.any_active():
+        sys.exit(OPEN_ON_NETWORK.format(host=settings.host))
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -24,13 +45,46 @@ def serve(settings: Settings) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def manage_keys(settings: Settings, args: argparse.Namespace) -> None:
+    keys = KeyStore(settings.database_path)
+    if args.action == "create":
+        key, text = keys.create(name=args.name, scope=Scope(args.scope))
+        print(text)
+        print(
+            f"key {key.id} ({key.scope}) for {key.name!r}: store it now, it is not shown again",
+            file=sys.stderr,
+        )
+    elif args.action == "list":
+        for key in keys.all():
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            print(f"{key.id}  {key.scope:<8}  {state:<18}  {key.created_at:%Y-%m-%d}  {key.name}")
+    elif not keys.revoke(args.key_id):
+        sys.exit(f"no active key with id {args.key_id!r}")
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="offlinetube-api", description="OfflineTube API server")
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the HTTP service (the default)")
-    parser.parse_args(argv)
-    serve(Settings())
+    keys = commands.add_parser("keys", help="create, list and revoke API keys")
+    actions = keys.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="make a key and print it, once")
+    create.add_argument("--scope", choices=[scope.value for scope in Scope], required=True)
+    create.add_argument("--name", required=True, help="who or what the key is for")
+    actions.add_parser("list", help="list keys (never their secrets)")
+    revoke = actions.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    if args.command == "keys":
+        manage_keys(settings, args)
+    else:
+        serve(settings)
 
 
 if __name__ == "__main__":

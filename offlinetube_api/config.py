@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(default=10.0, gt=0, le=600)
     auth: AuthMode | None = None
     allow_private_urls: bool = False
+    signed_url_ttl_seconds: int = Field(default=6 * 3600, ge=60)
     rate_limit_per_minute: int = Field(default=30, ge=1)
     max_queued: int = Field(default=1000, ge=1)
 

@@ -1,5 +1,7 @@
 """Domain exceptions and their one mapping to HTTP answers."""
 
+from typing import ClassVar
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -10,10 +12,20 @@ class OfflineTubeError(Exception):
     """Base of every error the service reports to a client."""
 
     status_code = 400
+    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class Unauthorized(OfflineTubeError):
+    status_code = 401
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(OfflineTubeError):
+    status_code = 403
 
 
 class TaskNotFound(OfflineTubeError):
@@ -52,9 +64,23 @@ class ThumbnailNotFound(MediaNotFound):
         super().__init__(THUMBNAIL_NOT_FOUND)
 
 
+class QueueFull(OfflineTubeError):
+    """`max_queued` tasks are already waiting; nothing more is accepted until some start."""
+
+    status_code = 503
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "30"}
+
+    def __init__(self, max_queued: int) -> None:
+        super().__init__(f"The queue is full ({max_queued} tasks waiting); try again later")
+
+
+def error_response(exc: OfflineTubeError) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def handle(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OfflineTubeError)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return error_response(exc)
 
     app.add_exception_handler(OfflineTubeError, handle)

@@ -8,11 +8,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from offlinetube_api import __version__
+from offlinetube_api.api.auth import AuthPolicy
+from offlinetube_api.api.body_limit import BodySizeLimit
+from offlinetube_api.api.nosniff import NoSniff
+from offlinetube_api.api.rate_limit import DownloadRateLimit
 from offlinetube_api.api.router import api_router
 from offlinetube_api.config import Settings
 from offlinetube_api.errors import install_error_handlers
 from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import locate_ffmpeg
+from offlinetube_api.security.keys import KeyStore
+from offlinetube_api.security.signing import MediaSigner, load_or_create_secret
 from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.manager import DownloadManager
@@ -30,7 +36,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ffmpeg = await asyncio.to_thread(locate_ffmpeg)
     store = SqliteTaskStore(settings.database_path)
     await store.open()
-    events = TaskEvents()
+    auth = app.state.auth = await asyncio.to_thread(_auth_policy, settings)
+    events = TaskEvents(present=auth.present)
     notifier = _webhook_notifier(settings)
     manager = DownloadManager(
         store=store, settings=settings, ffmpeg=app.state.ffmpeg, events=events, notifier=notifier
@@ -39,6 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.events = events
     app.state.downloads = manager
     app.state.webhooks = notifier
+    app.state.download_rate_limit = DownloadRateLimit(settings.rate_limit_per_minute)
     if notifier:
         notifier.start()
     await manager.start()
@@ -49,6 +57,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if notifier:
             await notifier.close(timeout=settings.shutdown_timeout / 2)
         await store.close()
+
+
+def _auth_policy(settings: Settings) -> AuthPolicy:
+    secret = load_or_create_secret(settings.data_dir / "signing.key")
+    return AuthPolicy(
+        mode=settings.auth,
+        keys=KeyStore(settings.database_path),
+        signer=MediaSigner(secret, ttl_s=settings.signed_url_ttl_seconds),
+    )
 
 
 def _webhook_notifier(settings: Settings) -> WebhookNotifier | None:
@@ -63,10 +80,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="OfflineTube API", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
     app.state.settings = settings or Settings()
+    # Inside CORS, so browsers can read a 413 too.
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(NoSniff)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=app.state.settings.cors_origins,
-        allow_credentials=False,
+        # Keys travel in headers, not cookies; credentials only ever for origins named one by one.
+        allow_credentials="*" not in app.state.settings.cors_origins,
         allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
         allow_headers=["*"],
         expose_headers=["Location", "X-Total-Count", "Content-Range", "Accept-Ranges", "ETag"],

@@ -1,5 +1,6 @@
 """The task domain record and the API's request/response schemas."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -165,9 +166,9 @@ class Subtitle(BaseModel):
     url: str
 
     @classmethod
-    def from_filename(cls, filename: str) -> "Subtitle":
+    def from_filename(cls, filename: str, local: Callable[[str], str]) -> "Subtitle":
         """`video__<id>.<lang>.vtt` -> its language and where to fetch it."""
-        return cls(lang=filename.split(".")[-2], url=f"/api/subtitles/{filename}")
+        return cls(lang=filename.split(".")[-2], url=local(f"/api/subtitles/{filename}"))
 
 
 class TaskPublic(BaseModel):
@@ -245,8 +246,13 @@ class TaskPublic(BaseModel):
     subtitles: list[Subtitle] = Field(description="Saved subtitle files, as WebVTT.")
 
     @classmethod
-    def from_task(cls, task: Task) -> "TaskPublic":
-        thumbnail = f"/api/thumbnails/{task.id}" if task.thumbnail_file else task.remote_thumbnail
+    def from_task(cls, task: Task, *, sign: Callable[[str], str] | None = None) -> "TaskPublic":
+        """`sign` turns a local media path into a signed URL, when keys are required."""
+        local = sign or (lambda path: path)
+        if task.thumbnail_file:
+            thumbnail: str | None = local(f"/api/thumbnails/{task.id}")
+        else:
+            thumbnail = task.remote_thumbnail
         completed = task.status is TaskStatus.COMPLETED and task.filename
         return cls(
             id=task.id,
@@ -266,7 +272,7 @@ class TaskPublic(BaseModel):
             ext=task.ext,
             duration=task.duration,
             thumbnail=thumbnail,
-            stream_url=f"/api/stream/{task.filename}" if completed else None,
+            stream_url=local(f"/api/stream/{task.filename}") if completed else None,
             created_at=task.created_at,
             started_at=task.started_at,
             finished_at=task.finished_at,
@@ -275,7 +281,7 @@ class TaskPublic(BaseModel):
             playlist_id=task.playlist_id,
             playlist_index=task.playlist_index,
             audio_only=task.audio_format is not None,
-            subtitles=[Subtitle.from_filename(name) for name in task.subtitle_files],
+            subtitles=[Subtitle.from_filename(name, local) for name in task.subtitle_files],
         )
 
 

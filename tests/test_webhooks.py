@@ -116,7 +116,7 @@ def test_failed_download_posts_task_failed_with_its_error(
     assert "Unsupported URL" in body["task"]["error"]
 
 
-def test_removing_a_running_download_posts_task_cancelled(
+def test_cancelling_a_running_download_posts_task_cancelled(
     make_service: Callable[..., RunningService],
     make_receiver: ReceiverFactory,
     site: FixtureSite,
@@ -126,7 +126,7 @@ def test_removing_a_running_download_posts_task_cancelled(
     task_id = service.download(site.page_url(video=site.url("/slow/20000/clip.mp4")))["id"]
     service.wait_for_status(task_id, "downloading")
 
-    assert service.client.delete(f"/api/downloads/{task_id}/remove").status_code == 200
+    assert service.client.post(f"/api/downloads/{task_id}/cancel").status_code == 200
     wait_until(lambda: receiver.calls and delivered(service), what="the webhook")
 
     [call] = receiver.calls

@@ -20,6 +20,7 @@ from yt_dlp.utils import DownloadError, format_bytes
 
 from offlinetube_api.ffmpeg import media_duration
 from offlinetube_api.models import ErrorKind
+from offlinetube_api.worker import network_guard
 from offlinetube_api.worker.failures import classify, clean_message
 from offlinetube_api.worker.messages import (
     DownloadJob,
@@ -193,8 +194,12 @@ def download(job: DownloadJob, reporter: Reporter) -> Outcome:
         on_progress=reporter.on_progress,
         on_postprocess=reporter.on_postprocess,
     )
+    if not job.allow_private_urls:
+        options |= network_guard.IN_PROCESS_OPTIONS
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
+            if not job.allow_private_urls:
+                ydl.add_post_processor(network_guard.RefuseExternalDownloaders(), when="before_dl")
             ydl.add_post_processor(BeforeDownload(reporter, job), when="before_dl")
             ydl.add_post_hook(final_paths.append)
             info = ydl.extract_info(job.url, download=False, process=False)
@@ -215,6 +220,8 @@ def run(job: DownloadJob, connection: Connection) -> None:
     _die_with_parent()
     logging.basicConfig(level=logging.INFO, format=f"%(levelname)s [{job.task_id[:8]}] %(message)s")
     reporter = Reporter(connection)
+    if not job.allow_private_urls:
+        network_guard.install()  # before yt-dlp opens its first connection
     try:
         reporter.send(download(job, reporter))
     except ParentGone:

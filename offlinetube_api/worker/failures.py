@@ -9,6 +9,7 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import PostProcessingError, UnsupportedError, remove_terminal_sequences
 
 from offlinetube_api.models import ErrorKind
+from offlinetube_api.worker.network_guard import ALLOW_HINT, ForbiddenTarget
 
 _BY_MESSAGE: tuple[tuple[ErrorKind, str], ...] = (
     (ErrorKind.DISK_FULL, r"no space left on device|disk quota exceeded"),
@@ -25,6 +26,8 @@ _BY_MESSAGE: tuple[tuple[ErrorKind, str], ...] = (
     (ErrorKind.POSTPROCESS, r"postprocessing|ffmpeg|conversion failed"),
 )
 _MAX_CAUSE_DEPTH = 10
+# Some yt-dlp paths (subtitles) keep only the text of the guard's refusal, not the exception.
+_REFUSAL_MESSAGE = re.compile(r"Refused to .*?" + re.escape(f"({ALLOW_HINT})"))
 
 
 def clean_message(message: str) -> str:
@@ -75,8 +78,23 @@ def _kind_of_cause(error: BaseException) -> ErrorKind | None:
     return None
 
 
+def _refusal(error: BaseException) -> ForbiddenTarget | None:
+    """The SSRF guard's refusal, however deep yt-dlp and its HTTP library wrapped it."""
+    cause: BaseException | None = error
+    for _ in range(_MAX_CAUSE_DEPTH):
+        if cause is None or isinstance(cause, ForbiddenTarget):
+            return cause
+        cause = _inner(cause)
+    return None
+
+
 def classify(error: BaseException) -> tuple[ErrorKind, str]:
+    refusal = _refusal(error)
+    if refusal is not None:  # its own message says why; the wrappers only add noise
+        return ErrorKind.FORBIDDEN_TARGET, refusal.message
     message = clean_message(str(error))
+    if refused := _REFUSAL_MESSAGE.search(message):
+        return ErrorKind.FORBIDDEN_TARGET, refused.group()
     kind = _kind_of_cause(error)
     if kind is None or kind is ErrorKind.UNKNOWN:
         kind = next(

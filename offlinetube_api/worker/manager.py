@@ -8,7 +8,7 @@ from typing import Protocol
 
 from offlinetube_api import media
 from offlinetube_api.config import Settings
-from offlinetube_api.errors import PlaylistNotFound, TaskConflict
+from offlinetube_api.errors import PlaylistNotFound, QueueFull, TaskConflict
 from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import FfmpegBinary
 from offlinetube_api.models import DownloadOrder, ErrorKind, QueueInfo, Task, TaskStatus
@@ -97,6 +97,8 @@ class DownloadManager:
             )
             if existing:
                 return Submission(existing, created=False)
+        if len(self._waiting) >= self._settings.max_queued:
+            raise QueueFull(self._settings.max_queued)
         task = new_task(order)
         await self._add(task)
         return Submission(task, created=True)
@@ -133,7 +135,7 @@ class DownloadManager:
         self._waiting.discard(task_id)
         running = self._running.get(task_id)
         if running:
-            running.stop(StopReason.CANCEL)
+            running.stop(StopReason.REMOVE)
             await running.done.wait()
         await asyncio.to_thread(
             media.remove_task_files,

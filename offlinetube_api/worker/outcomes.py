@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 class StopReason(Enum):
     CANCEL = auto()
+    REMOVE = auto()  # the record is about to go: nothing to save, nobody to tell
     SHUTDOWN = auto()
 
 
@@ -69,6 +70,8 @@ class OutcomeRecorder:
         stop_reason: StopReason | None,
         exit_code: int | None,
     ) -> None:
+        if stop_reason is StopReason.REMOVE:
+            return
         if stop_reason is StopReason.SHUTDOWN:
             await self._ledger.save(
                 task.id, **fresh_attempt(TaskStatus.QUEUED), attempts=task.attempts

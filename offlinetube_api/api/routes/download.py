@@ -1,12 +1,20 @@
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
+from offlinetube_api.api.auth import PresentDep
 from offlinetube_api.api.deps import DownloadsDep
-from offlinetube_api.models import DownloadRequest, TaskPublic
+from offlinetube_api.api.rate_limit import limit_downloads
+from offlinetube_api.models import DownloadRequest, ErrorMessage, TaskPublic
 
 router = APIRouter(prefix="/api", tags=["downloads"])
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "string"},
+    }
+}
 _LOCATION = {
     "Location": {"description": "`/api/downloads/<task_id>`", "schema": {"type": "string"}}
 }
@@ -18,6 +26,18 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
         "headers": _LOCATION,
     },
     202: {"description": "Queued. Follow the task at its `Location`.", "headers": _LOCATION},
+    400: {"model": ErrorMessage, "description": "The body is not readable as JSON text."},
+    413: {"model": ErrorMessage, "description": "The request body is larger than 16 KiB."},
+    429: {
+        "model": ErrorMessage,
+        "description": "Too many downloads started by this client in the last minute.",
+        "headers": _RETRY_AFTER,
+    },
+    503: {
+        "model": ErrorMessage,
+        "description": "`OFFLINETUBE_MAX_QUEUED` tasks are already waiting.",
+        "headers": _RETRY_AFTER,
+    },
 }
 
 
@@ -26,9 +46,10 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
     status_code=status.HTTP_202_ACCEPTED,
     response_model=TaskPublic,
     responses=ANSWERS,
+    dependencies=[Depends(limit_downloads)],
 )
 async def start_download(
-    request: DownloadRequest, downloads: DownloadsDep, response: Response
+    request: DownloadRequest, downloads: DownloadsDep, present: PresentDep, response: Response
 ) -> TaskPublic:
     """Queue a download of the video at `url`; follow the task at its `Location`.
 
@@ -37,4 +58,4 @@ async def start_download(
     if not submission.created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/downloads/{submission.task.id}"
-    return TaskPublic.from_task(submission.task)
+    return present(submission.task)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
@@ -11,20 +13,24 @@ router = APIRouter(prefix="/api/stream", tags=["media"])
 STREAM_CHUNK_BYTES = 1024 * 1024
 
 
-@router.head("/{filename}", response_class=FileResponse, operation_id="stream_video_head")
-@router.get(
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"video/mp4": {}, "video/webm": {}, "audio/mp4": {}},
+        "description": "The video.",
+    },
+    206: {"description": "The requested byte range."},
+    404: {"model": ErrorMessage, "description": "No finished video has this name."},
+    416: {"description": "The range lies outside the file."},
+}
+
+
+@router.head(
     "/{filename}",
     response_class=FileResponse,
-    responses={
-        200: {
-            "content": {"video/mp4": {}, "video/webm": {}, "audio/mp4": {}},
-            "description": "The video.",
-        },
-        206: {"description": "The requested byte range."},
-        404: {"model": ErrorMessage, "description": "No finished video has this name."},
-        416: {"description": "The range lies outside the file."},
-    },
+    operation_id="stream_video_head",
+    responses=ANSWERS,
 )
+@router.get("/{filename}", response_class=FileResponse, responses=ANSWERS)
 def stream_video(filename: str, settings: SettingsDep) -> FileResponse:
     """A finished video, with HTTP ranges so a `<video>` tag can seek."""
     found = media.find_video(settings.downloads_dir, filename)

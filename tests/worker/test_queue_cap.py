@@ -1,0 +1,38 @@
+"""At most `max_queued` tasks wait; one more POST answers 503 with `Retry-After`."""
+
+from tests.fixtures.service import ServiceFactory
+from tests.fixtures.site import FixtureSite
+
+
+def test_download_beyond_max_queued_answers_503_with_retry_after(
+    make_service: ServiceFactory, site: FixtureSite
+) -> None:
+    service = make_service(max_queued=2, max_concurrent_downloads=1)
+    slow = site.page_url(video=site.url("/slow/20000/clip.mp4"))
+    running = service.download(slow)
+    service.wait_for_status(running["id"], "downloading")
+    waiting = [service.download(slow) for _ in range(2)]
+
+    response = service.client.post("/api/download", json={"url": slow, "force": True})
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/json"
+    assert "queue is full" in response.json()["detail"]
+    assert int(response.headers["retry-after"]) >= 1
+    assert service.client.get("/api/health").json()["queue"]["queued"] == 2
+    assert all(service.task(task["id"])["status"] == "queued" for task in waiting)
+
+
+def test_duplicate_of_a_waiting_task_is_still_answered_when_the_queue_is_full(
+    make_service: ServiceFactory, site: FixtureSite
+) -> None:
+    service = make_service(max_queued=1, max_concurrent_downloads=1)
+    slow = site.page_url(video=site.url("/slow/20000/clip.mp4"))
+    running = service.download(slow)
+    service.wait_for_status(running["id"], "downloading")
+    waiting = service.download(slow, title="waiting")
+
+    response = service.client.post("/api/download", json={"url": slow})
+
+    assert response.status_code == 200
+    assert response.json()["id"] in {running["id"], waiting["id"]}
