@@ -24,8 +24,8 @@ test: install
 
 ## Style and types.
 lint: install
-	$(BIN)/ruff check offlinetube_api tests
-	$(BIN)/ruff format --check offlinetube_api tests
+	$(BIN)/ruff check offlinetube_api tests bench
+	$(BIN)/ruff format --check offlinetube_api tests bench
 	$(BIN)/mypy offlinetube_api
 
 ## Benchmarks against nginx and the yt-dlp CLI, written to bench/RESULTS.md (about 10 minutes;
