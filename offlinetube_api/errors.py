@@ -1,9 +1,13 @@
 """Domain exceptions and their one mapping to HTTP answers."""
 
+import logging
 from typing import ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
 
 THUMBNAIL_NOT_FOUND = "Miniatura no encontrada"
 
@@ -84,3 +88,30 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc)
 
     app.add_exception_handler(OfflineTubeError, handle)
+    app.add_middleware(UnexpectedErrors)
+
+
+class UnexpectedErrors:
+    """A bug answers a JSON 500 and is logged with its traceback, and the connection stays
+    usable. (Starlette's own last resort re-raises, and the server then drops the connection.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive, watch)
+        except Exception:
+            logger.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if started or scope["type"] != "http":
+                raise
+            await JSONResponse({"detail": "Internal server error"}, status_code=500)(
+                scope, receive, send
+            )

@@ -19,7 +19,8 @@ from typing import Any, Literal
 import anyio
 from sse_starlette import JSONServerSentEvent
 
-from offlinetube_api.models import Task, TaskPublic, TaskStatus
+from offlinetube_api.models import Task, TaskStatus
+from offlinetube_api.schemas import TaskPublic
 from offlinetube_api.store import TaskStore
 
 logger = logging.getLogger(__name__)

@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="OfflineTube API", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
     app.state.settings = settings or Settings()
+    # Middleware added first sits innermost: error answers still pass CORS and nosniff.
+    install_error_handlers(app)
     # Inside CORS, so browsers can read a 413 too.
     app.add_middleware(BodySizeLimit)
     app.add_middleware(NoSniff)
@@ -92,6 +94,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["Location", "X-Total-Count", "Content-Range", "Accept-Ranges", "ETag"],
     )
-    install_error_handlers(app)
     app.include_router(api_router)
     return app

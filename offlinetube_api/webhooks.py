@@ -27,7 +27,8 @@ from tenacity import (
 )
 
 from offlinetube_api import __version__
-from offlinetube_api.models import Task, TaskPublic, TaskStatus
+from offlinetube_api.models import Task, TaskStatus
+from offlinetube_api.schemas import TaskPublic
 
 logger = logging.getLogger(__name__)
 

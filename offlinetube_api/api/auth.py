@@ -12,7 +12,8 @@ from fastapi import Depends, Request
 
 from offlinetube_api.config import AuthMode
 from offlinetube_api.errors import Forbidden, Unauthorized
-from offlinetube_api.models import Task, TaskPublic
+from offlinetube_api.models import Task
+from offlinetube_api.schemas import TaskPublic
 from offlinetube_api.security.keys import ApiKey, KeyStore, Scope
 from offlinetube_api.security.signing import InvalidSignature, MediaSigner
 

@@ -13,7 +13,7 @@ from offlinetube_api.api.routes import (
     subtitles,
     thumbnails,
 )
-from offlinetube_api.models import ErrorMessage
+from offlinetube_api.schemas import ErrorMessage
 from offlinetube_api.security.keys import Scope
 
 KEY_ANSWERS: dict[int | str, dict[str, Any]] = {

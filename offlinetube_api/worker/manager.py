@@ -11,7 +11,8 @@ from offlinetube_api.config import Settings
 from offlinetube_api.errors import PlaylistNotFound, QueueFull, TaskConflict
 from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import FfmpegBinary
-from offlinetube_api.models import DownloadOrder, ErrorKind, QueueInfo, Task, TaskStatus
+from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
+from offlinetube_api.schemas import QueueInfo
 from offlinetube_api.store import TaskStore
 from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.ledger import TaskLedger, cancelled, fresh_attempt, new_task, now

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Response, status
 from offlinetube_api.api.auth import PresentDep
 from offlinetube_api.api.deps import DownloadsDep
 from offlinetube_api.api.rate_limit import limit_downloads
-from offlinetube_api.models import DownloadRequest, ErrorMessage, TaskPublic
+from offlinetube_api.schemas import DownloadRequest, ErrorMessage, TaskPublic
 
 router = APIRouter(prefix="/api", tags=["downloads"])
 

@@ -5,7 +5,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from offlinetube_api.api.auth import PresentDep, require
 from offlinetube_api.api.deps import DownloadsDep, StoreDep, TaskDep
-from offlinetube_api.models import ErrorMessage, RemovalResult, TaskPublic, TaskStatus
+from offlinetube_api.models import TaskStatus
+from offlinetube_api.schemas import ErrorMessage, RemovalResult, TaskPublic
 from offlinetube_api.security.keys import Scope
 
 router = APIRouter(prefix="/api/downloads", tags=["downloads"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from offlinetube_api.api.deps import EventsDep, StoreDep, TaskDep
-from offlinetube_api.models import ErrorMessage
+from offlinetube_api.schemas import ErrorMessage
 
 router = APIRouter(prefix="/api", tags=["events"])
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 
 from offlinetube_api import __version__
 from offlinetube_api.api.deps import DownloadsDep, FfmpegDep, SettingsDep
-from offlinetube_api.models import FfmpegInfo, Health
+from offlinetube_api.schemas import FfmpegInfo, Health
 
 router = APIRouter(prefix="/api", tags=["health"])
 

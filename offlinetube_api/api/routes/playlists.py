@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
 from offlinetube_api.api.deps import DownloadsDep
-from offlinetube_api.models import ErrorMessage, PlaylistCancelResult
+from offlinetube_api.schemas import ErrorMessage, PlaylistCancelResult
 
 router = APIRouter(prefix="/api/playlists", tags=["downloads"])
 

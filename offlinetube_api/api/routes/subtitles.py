@@ -4,7 +4,7 @@ from fastapi.responses import FileResponse
 from offlinetube_api import media
 from offlinetube_api.api.deps import SettingsDep
 from offlinetube_api.errors import MediaNotFound
-from offlinetube_api.models import ErrorMessage
+from offlinetube_api.schemas import ErrorMessage
 
 router = APIRouter(prefix="/api/subtitles", tags=["media"])
 

@@ -17,7 +17,7 @@ from offlinetube_api.errors import (
     ThumbnailNotFound,
     error_response,
 )
-from offlinetube_api.models import ErrorMessage
+from offlinetube_api.schemas import ErrorMessage
 from offlinetube_api.thumbnail_cache import Thumbnail, ThumbnailCache
 
 PATH = "/api/thumbnails/{task_id}"

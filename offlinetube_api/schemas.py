@@ -1,0 +1,255 @@
+"""The API's request and response schemas, with their OpenAPI examples."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from offlinetube_api.models import AudioFormat, DownloadOrder, ErrorKind, Task, TaskStatus
+
+_EXAMPLE_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+URL_MAX_LENGTH = 4096
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+URL_HELP = (
+    "url must be an absolute http:// or https:// address, e.g. https://example.com/watch?v=abc"
+)
+
+
+class DownloadRequest(BaseModel):
+    """What a client posts to start a download."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ"}]}
+    )
+
+    url: str = Field(max_length=URL_MAX_LENGTH, description="Page of the video to download.")
+    format: str | None = Field(
+        default=None,
+        max_length=512,
+        description="Optional yt-dlp format selector; the default gives a browser-playable file.",
+    )
+    audio_only: bool = Field(default=False, description="Keep only the audio.")
+    audio_format: AudioFormat = Field(
+        default=AudioFormat.M4A, description="With `audio_only`: `m4a` (AAC) or `mp3`."
+    )
+    subtitles: list[Annotated[str, Field(pattern=LANGUAGE_PATTERN)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description='Subtitle languages to save as WebVTT beside the video, e.g. `["en", "es"]`.',
+    )
+    title: str | None = Field(
+        default=None, min_length=1, max_length=300, description="Use this title instead."
+    )
+    force: bool = Field(
+        default=False,
+        description="Download again even if the same URL is already queued, running or done.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def must_be_absolute_http(cls, url: str) -> str:
+        url = url.strip()
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(URL_HELP)
+        return url
+
+    @field_validator("format")
+    @classmethod
+    def blank_format_means_default(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None
+
+    def to_order(self) -> DownloadOrder:
+        return DownloadOrder(
+            url=self.url,
+            format=self.format,
+            audio_format=self.audio_format if self.audio_only else None,
+            subtitle_langs=tuple(dict.fromkeys(self.subtitles)),
+            title=self.title,
+        )
+
+
+class Subtitle(BaseModel):
+    lang: str
+    url: str
+
+    @classmethod
+    def from_filename(cls, filename: str, local: Callable[[str], str]) -> "Subtitle":
+        """`video__<id>.<lang>.vtt` -> its language and where to fetch it."""
+        return cls(lang=filename.split(".")[-2], url=local(f"/api/subtitles/{filename}"))
+
+
+class TaskPublic(BaseModel):
+    """A download as clients see it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "task_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+                    "format": None,
+                    "title": "A video",
+                    "status": "completed",
+                    "progress": 100.0,
+                    "downloaded_bytes": 1048576,
+                    "total_bytes": 1048576,
+                    "speed": None,
+                    "eta": None,
+                    "error": None,
+                    "filename": "video__0f8fad5b-d9cb-469f-a165-70867728950e.mp4",
+                    "filesize": 1048576,
+                    "ext": "mp4",
+                    "duration": 212.0,
+                    "thumbnail": "/api/thumbnails/0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "stream_url": "/api/stream/video__0f8fad5b-d9cb-469f-a165-70867728950e.mp4",
+                    "created_at": "2026-11-26T20:40:00Z",
+                    "started_at": "2026-11-26T20:40:01Z",
+                    "finished_at": "2026-11-26T20:40:09Z",
+                    "attempts": 1,
+                    "error_kind": None,
+                    "playlist_id": None,
+                    "playlist_index": None,
+                    "audio_only": False,
+                    "subtitles": [
+                        {
+                            "lang": "en",
+                            "url": f"/api/subtitles/video__{_EXAMPLE_ID}.en.vtt",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    id: str
+    task_id: str = Field(description="Same as `id`, kept for clients of the original service.")
+    url: str
+    format: str | None
+    title: str | None
+    status: TaskStatus
+    progress: float = Field(ge=0, le=100)
+    downloaded_bytes: int | None
+    total_bytes: int | None
+    speed: float | None = Field(description="Bytes per second while downloading.")
+    eta: int | None = Field(description="Seconds left while downloading.")
+    error: str | None
+    filename: str | None
+    filesize: int | None
+    ext: str | None
+    duration: float | None = Field(description="Length of the video in seconds.")
+    thumbnail: str | None = Field(
+        description="`/api/thumbnails/<id>` when stored locally, else the remote URL, else null."
+    )
+    stream_url: str | None = Field(description="`/api/stream/<filename>` once completed.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempts: int = Field(description="Tries so far; automatic retries count too.")
+    error_kind: ErrorKind | None = Field(description="Why it failed, when it failed.")
+    playlist_id: str | None = Field(description="Shared by every task of one playlist.")
+    playlist_index: int | None = Field(description="1-based position in the playlist.")
+    audio_only: bool
+    subtitles: list[Subtitle] = Field(description="Saved subtitle files, as WebVTT.")
+
+    @classmethod
+    def from_task(cls, task: Task, *, sign: Callable[[str], str] | None = None) -> "TaskPublic":
+        """`sign` turns a local media path into a signed URL, when keys are required."""
+        local = sign or (lambda path: path)
+        if task.thumbnail_file:
+            thumbnail: str | None = local(f"/api/thumbnails/{task.id}")
+        else:
+            thumbnail = task.remote_thumbnail
+        completed = task.status is TaskStatus.COMPLETED and task.filename
+        return cls(
+            id=task.id,
+            task_id=task.id,
+            url=task.url,
+            format=task.format,
+            title=task.title,
+            status=task.status,
+            progress=task.progress,
+            downloaded_bytes=task.downloaded_bytes,
+            total_bytes=task.total_bytes,
+            speed=task.speed,
+            eta=task.eta,
+            error=task.error,
+            filename=task.filename,
+            filesize=task.filesize,
+            ext=task.ext,
+            duration=task.duration,
+            thumbnail=thumbnail,
+            stream_url=local(f"/api/stream/{task.filename}") if completed else None,
+            created_at=task.created_at,
+            started_at=task.started_at,
+            finished_at=task.finished_at,
+            attempts=task.attempts,
+            error_kind=task.error_kind,
+            playlist_id=task.playlist_id,
+            playlist_index=task.playlist_index,
+            audio_only=task.audio_format is not None,
+            subtitles=[Subtitle.from_filename(name, local) for name in task.subtitle_files],
+        )
+
+
+class PlaylistCancelResult(BaseModel):
+    playlist_id: str
+    cancelled: int = Field(description="How many of its tasks were stopped or taken off the queue.")
+
+
+class RemovalResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": "0f8fad5b-d9cb-469f-a165-70867728950e", "removed": True}]
+        }
+    )
+
+    id: str
+    removed: bool = True
+
+
+class FfmpegInfo(BaseModel):
+    path: str | None = Field(description="The ffmpeg binary in use, or null when none was found.")
+    source: str = Field(description="`path` (found on PATH), `imageio-ffmpeg` (bundled) or `none`.")
+    version: str | None
+
+
+class QueueInfo(BaseModel):
+    queued: int
+    running: int
+    max_concurrent: int
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "version": "0.1.0",
+                    "yt_dlp_version": "2026.10.26",
+                    "ffmpeg": {"path": "/usr/bin/ffmpeg", "source": "path", "version": "5.1.6"},
+                    "queue": {"queued": 2, "running": 3, "max_concurrent": 3},
+                    "disk_free_bytes": 85391659008,
+                }
+            ]
+        }
+    )
+
+    status: str = "ok"
+    version: str
+    yt_dlp_version: str
+    ffmpeg: FfmpegInfo
+    queue: QueueInfo
+    disk_free_bytes: int
+
+
+class ErrorMessage(BaseModel):
+    """FastAPI's error shape."""
+
+    detail: str
