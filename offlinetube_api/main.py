@@ -13,6 +13,7 @@ from offlinetube_api.api.body_limit import BodySizeLimit
 from offlinetube_api.api.nosniff import NoSniff
 from offlinetube_api.api.rate_limit import DownloadRateLimit
 from offlinetube_api.api.router import api_router
+from offlinetube_api.api.routes.thumbnails import ThumbnailsFirst
 from offlinetube_api.config import Settings
 from offlinetube_api.errors import install_error_handlers
 from offlinetube_api.events import TaskEvents
@@ -80,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="OfflineTube API", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
     app.state.settings = settings or Settings()
-    # Middleware added first sits innermost: error answers still pass CORS and nosniff.
+    # Middleware added first sits innermost: thumbnails and error answers still pass CORS and
+    # nosniff on their way out.
+    app.add_middleware(ThumbnailsFirst)
     install_error_handlers(app)
     # Inside CORS, so browsers can read a 413 too.
     app.add_middleware(BodySizeLimit)
