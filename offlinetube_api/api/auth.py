@@ -63,7 +63,7 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def get_auth(request: Request) -> AuthPolicy:
+async def get_auth(request: Request) -> AuthPolicy:
     policy: AuthPolicy = request.app.state.auth
     return policy
 

@@ -39,6 +39,7 @@ from offlinetube_api.worker.ytdlp_options import build_options
 logger = logging.getLogger("offlinetube_api.worker")
 
 PROGRESS_INTERVAL_S = 0.25
+DOWNLOAD_NICENESS = 10
 PLAYLIST_TYPES = ("playlist", "multi_video")
 
 _PR_SET_PDEATHSIG = 1
@@ -217,6 +218,9 @@ def download(job: DownloadJob, reporter: Reporter) -> Outcome:
 def run(job: DownloadJob, connection: Connection) -> None:
     """Entry point of the download process (module level, so spawn/forkserver can find it)."""
     os.setsid()  # own process group: a cancel kills ffmpeg and friends together with us
+    # Downloads are background work: when the cores are busy, the API answers first. Inherited
+    # by ffmpeg and every other program yt-dlp starts.
+    os.nice(DOWNLOAD_NICENESS)
     _die_with_parent()
     logging.basicConfig(level=logging.INFO, format=f"%(levelname)s [{job.task_id[:8]}] %(message)s")
     reporter = Reporter(connection)

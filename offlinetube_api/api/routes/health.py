@@ -1,4 +1,5 @@
 import shutil
+from functools import cache
 from importlib.metadata import version
 
 from fastapi import APIRouter
@@ -10,12 +11,21 @@ from offlinetube_api.schemas import FfmpegInfo, Health
 router = APIRouter(prefix="/api", tags=["health"])
 
 
+@cache
+def _ytdlp_version() -> str:
+    """Read once: looking a version up scans the installed packages' metadata on disk. An
+    upgrade of yt-dlp takes a restart to take effect anyway."""
+    return version("yt-dlp")
+
+
 @router.get("/health", response_model=Health)
-def health(settings: SettingsDep, downloads: DownloadsDep, ffmpeg: FfmpegDep) -> Health:
+async def health(settings: SettingsDep, downloads: DownloadsDep, ffmpeg: FfmpegDep) -> Health:
     """Liveness, versions, the ffmpeg in use, the queue and free disk space."""
+    # On the event loop on purpose: statvfs of a local folder takes microseconds, and a hop to
+    # the thread pool is what made this slow while downloads kept the two cores busy.
     return Health(
         version=__version__,
-        yt_dlp_version=version("yt-dlp"),
+        yt_dlp_version=_ytdlp_version(),
         ffmpeg=FfmpegInfo(path=ffmpeg.path, source=ffmpeg.source, version=ffmpeg.version),
         queue=downloads.queue_info(),
         disk_free_bytes=shutil.disk_usage(settings.downloads_dir).free,
