@@ -26,11 +26,11 @@ MEDIA_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 api_router = APIRouter()
-# downloads.py sets a scope per route (reading, cancelling and removing differ).
+# These set a scope per route (reading, cancelling and removing differ).
 api_router.include_router(downloads.router, responses=KEY_ANSWERS)
+api_router.include_router(playlists.router, responses=KEY_ANSWERS)
 for module, scope in (
     (download, Scope.DOWNLOAD),
-    (playlists, Scope.DOWNLOAD),
     (events, Scope.READ),
 ):
     api_router.include_router(

@@ -117,6 +117,8 @@ class DownloadManager:
             raise TaskConflict(
                 f"Task {task_id!r} is {task.status}; only failed or cancelled tasks can be retried"
             )
+        if len(self._waiting) >= self._settings.max_queued:
+            raise QueueFull(self._settings.max_queued)
         retried = await self._ledger.save(task_id, **fresh_attempt(TaskStatus.QUEUED), attempts=0)
         self._waiting.put(task_id)
         return retried or task

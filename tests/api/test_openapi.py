@@ -11,6 +11,12 @@ JSON_ROUTES = [
     ("/api/downloads/{task_id}/cancel", "post", "200", TASK),
     ("/api/downloads/{task_id}/retry", "post", "202", TASK),
     (
+        "/api/playlists/{playlist_id}",
+        "get",
+        "200",
+        {"type": "array", "items": {"$ref": "#/components/schemas/TaskPublic"}},
+    ),
+    (
         "/api/playlists/{playlist_id}/cancel",
         "post",
         "200",

@@ -36,3 +36,19 @@ def test_duplicate_of_a_waiting_task_is_still_answered_when_the_queue_is_full(
 
     assert response.status_code == 200
     assert response.json()["id"] in {running["id"], waiting["id"]}
+
+
+def test_retry_beyond_max_queued_answers_503_and_leaves_the_task_as_it_was(
+    make_service: ServiceFactory, site: FixtureSite
+) -> None:
+    service = make_service(max_queued=1, max_concurrent_downloads=1)
+    slow = site.page_url(video=site.url("/slow/20000/clip.mp4"))
+    failed = service.download_and_wait(site.url("/plain"))
+    running = service.download(slow)
+    service.wait_for_status(running["id"], "downloading")
+    service.download(slow)
+
+    response = service.client.post(f"/api/downloads/{failed['id']}/retry")
+
+    assert response.status_code == 503
+    assert service.task(failed["id"])["status"] == "failed"

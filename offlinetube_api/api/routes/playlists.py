@@ -1,15 +1,39 @@
-from fastapi import APIRouter
+from typing import Any
 
-from offlinetube_api.api.deps import DownloadsDep
-from offlinetube_api.schemas import ErrorMessage, PlaylistCancelResult
+from fastapi import APIRouter, Depends
+
+from offlinetube_api.api.auth import PresentDep, require
+from offlinetube_api.api.deps import DownloadsDep, StoreDep
+from offlinetube_api.errors import PlaylistNotFound
+from offlinetube_api.schemas import ErrorMessage, PlaylistCancelResult, TaskPublic
+from offlinetube_api.security.keys import Scope
 
 router = APIRouter(prefix="/api/playlists", tags=["downloads"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorMessage, "description": "No task has this playlist id."}
+}
+
+
+@router.get(
+    "/{playlist_id}",
+    response_model=list[TaskPublic],
+    responses=NOT_FOUND,
+    dependencies=[Depends(require(Scope.READ))],
+)
+async def list_playlist(playlist_id: str, store: StoreDep, present: PresentDep) -> list[TaskPublic]:
+    """The tasks of one playlist, in playlist order."""
+    tasks = await store.in_playlist(playlist_id)
+    if not tasks:
+        raise PlaylistNotFound(playlist_id)
+    return [present(task) for task in tasks]
 
 
 @router.post(
     "/{playlist_id}/cancel",
     response_model=PlaylistCancelResult,
-    responses={404: {"model": ErrorMessage, "description": "No task has this playlist id."}},
+    responses=NOT_FOUND,
+    dependencies=[Depends(require(Scope.DOWNLOAD))],
 )
 async def cancel_playlist(playlist_id: str, downloads: DownloadsDep) -> PlaylistCancelResult:
     """Cancel every task of a playlist that is still queued or running."""

@@ -5,9 +5,11 @@ from tests.fixtures.site import FixtureSite
 
 
 def _playlist_tasks(service: RunningService, playlist_id: str) -> list[dict[str, object]]:
-    tasks = service.client.get("/api/downloads", params={"limit": 1000}).json()
-    members = [task for task in tasks if task["playlist_id"] == playlist_id]
-    return sorted(members, key=lambda task: task["playlist_index"])
+    response = service.client.get(f"/api/playlists/{playlist_id}")
+    if response.status_code == 404:
+        return []
+    tasks: list[dict[str, object]] = response.json()
+    return tasks
 
 
 def test_three_video_page_downloads_as_three_tasks(
@@ -63,8 +65,9 @@ def test_cancel_playlist_stops_every_unfinished_task(
     assert not incomplete.exists() or not any(incomplete.iterdir())
 
 
-def test_cancel_unknown_playlist_answers_404(service: RunningService) -> None:
-    response = service.client.post("/api/playlists/no-such-playlist/cancel")
+def test_unknown_playlist_answers_404(service: RunningService) -> None:
+    for method, path in (("POST", "/cancel"), ("GET", "")):
+        response = service.client.request(method, f"/api/playlists/no-such-playlist{path}")
 
-    assert response.status_code == 404
-    assert "no-such-playlist" in response.json()["detail"]
+        assert response.status_code == 404
+        assert "no-such-playlist" in response.json()["detail"]
