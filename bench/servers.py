@@ -166,28 +166,26 @@ class ApiService:
             _stop(self._process)
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident set size, from /proc; 0 if the process is gone."""
+def _proc_kib_field(path: str, field: str) -> int:
+    """A `Field: <n> kB` line of a /proc file, in bytes; 0 if the process is gone."""
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        text = Path(path).read_text()
     except OSError:
         return 0
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
+    for line in text.splitlines():
+        if line.startswith(field):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size."""
+    return _proc_kib_field(f"/proc/{pid}/status", "VmRSS:")
 
 
 def pss_bytes(pid: int) -> int:
     """Proportional set size: shared pages (a forkserver's imports) split among sharers."""
-    try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    except OSError:
-        return 0
-    for line in rollup.splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    return _proc_kib_field(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def descendants(pid: int) -> list[int]:

@@ -21,6 +21,7 @@ from offlinetube_api.ffmpeg import locate_ffmpeg
 from offlinetube_api.security.keys import KeyStore
 from offlinetube_api.security.signing import MediaSigner, load_or_create_secret
 from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.thumbnail_cache import ThumbnailCache
 from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.manager import DownloadManager
 
@@ -35,6 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     await asyncio.to_thread(settings.create_folders)
     app.state.ffmpeg = await asyncio.to_thread(locate_ffmpeg)
+    app.state.thumbnail_cache = ThumbnailCache(settings.thumbnails_dir)
     store = SqliteTaskStore(settings.database_path)
     await store.open()
     auth = app.state.auth = await asyncio.to_thread(_auth_policy, settings)

@@ -66,12 +66,16 @@ class KeyStore:
 
     def __init__(self, database: Path) -> None:
         self._database = database
+        self._schema_ready = False
 
     def _connect(self) -> sqlite3.Connection:
-        self._database.parent.mkdir(parents=True, exist_ok=True)
+        if not self._schema_ready:  # once per store, not on every request's key check
+            self._database.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self._database, isolation_level=None, timeout=5)
         connection.row_factory = sqlite3.Row
-        connection.executescript(_SCHEMA)
+        if not self._schema_ready:
+            connection.executescript(_SCHEMA)
+            self._schema_ready = True
         return connection
 
     def create(self, *, name: str, scope: Scope) -> tuple[ApiKey, str]:

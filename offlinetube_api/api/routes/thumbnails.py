@@ -30,10 +30,8 @@ router = APIRouter(prefix="/api/thumbnails", tags=["media"])
 
 
 def thumbnail_cache(app: FastAPI) -> ThumbnailCache:
-    """One cache per app, made on first use (the thumbnails folder exists by then)."""
-    cache: ThumbnailCache | None = getattr(app.state, "thumbnail_cache", None)
-    if cache is None:
-        cache = app.state.thumbnail_cache = ThumbnailCache(app.state.settings.thumbnails_dir)
+    """The app's cache, made in its lifespan."""
+    cache: ThumbnailCache = app.state.thumbnail_cache
     return cache
 
 
