@@ -36,11 +36,14 @@ class ErrorKind(StrEnum):
     POSTPROCESS = "postprocess"
     CANCELLED = "cancelled"
     FORBIDDEN_TARGET = "forbidden_target"
+    KILLED = "killed"  # the download process died by a signal (the OOM killer, a kill -9)
+    STORAGE = "storage"  # a folder refused a write (read-only, permissions)
+    TOO_LARGE = "too_large"  # over OFFLINETUBE_MAX_FILESIZE
     UNKNOWN = "unknown"
 
     @property
     def is_transient(self) -> bool:
-        return self in (ErrorKind.NETWORK, ErrorKind.RATE_LIMITED)
+        return self in (ErrorKind.NETWORK, ErrorKind.RATE_LIMITED, ErrorKind.KILLED)
 
 
 class AudioFormat(StrEnum):
@@ -79,6 +82,9 @@ class Task:
     audio_format: AudioFormat | None = None  # set: extract the audio only
     subtitle_langs: tuple[str, ...] = ()
     subtitle_files: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # what was skipped and why, for a person to read
+    transcoded: bool = False  # re-encoded to H.264/AAC because nothing browser-playable existed
+    source_url: str | None = None  # the URL as posted, when it expanded into a playlist
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,6 +122,9 @@ class TaskPublic(BaseModel):
                             "url": f"/api/subtitles/video__{_EXAMPLE_ID}.en.vtt",
                         }
                     ],
+                    "warnings": [],
+                    "transcoded": False,
+                    "source_url": None,
                 }
             ]
         }
@@ -156,6 +159,15 @@ class TaskPublic(BaseModel):
     playlist_index: int | None = Field(description="1-based position in the playlist.")
     audio_only: bool
     subtitles: list[Subtitle] = Field(description="Saved subtitle files, as WebVTT.")
+    warnings: list[str] = Field(
+        description="What was skipped and why (a thumbnail, a subtitle language, ...)."
+    )
+    transcoded: bool = Field(
+        description="Re-encoded to H.264/AAC MP4 because the source had nothing a browser plays."
+    )
+    source_url: str | None = Field(
+        description="The URL as posted, for a task made from a playlist or a multi-video page."
+    )
 
     @classmethod
     def from_task(cls, task: Task, *, sign: Callable[[str], str] | None = None) -> "TaskPublic":
@@ -194,6 +206,9 @@ class TaskPublic(BaseModel):
             playlist_index=task.playlist_index,
             audio_only=task.audio_format is not None,
             subtitles=[Subtitle.from_filename(name, local) for name in task.subtitle_files],
+            warnings=list(task.warnings),
+            transcoded=task.transcoded,
+            source_url=task.source_url,
         )
 
 

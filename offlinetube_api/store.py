@@ -17,12 +17,13 @@ T = TypeVar("T")
 
 _COLUMNS = tuple(field.name for field in fields(Task))
 _DATETIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at"})
-_LIST_COLUMNS = frozenset({"subtitle_langs", "subtitle_files"})
+_LIST_COLUMNS = frozenset({"subtitle_langs", "subtitle_files", "warnings"})
 _ENUM_COLUMNS: dict[str, type[StrEnum]] = {
     "status": TaskStatus,
     "error_kind": ErrorKind,
     "audio_format": AudioFormat,
 }
+_BOOL_COLUMNS = frozenset({"transcoded"})
 _UPDATABLE = frozenset(_COLUMNS) - {"id", "created_at"}
 _DEAD = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED})
 
@@ -65,6 +66,12 @@ _MIGRATIONS = (
     ALTER TABLE tasks ADD COLUMN subtitle_files TEXT NOT NULL DEFAULT '[]';
     CREATE INDEX IF NOT EXISTS tasks_by_url ON tasks (url);
     CREATE INDEX IF NOT EXISTS tasks_by_playlist ON tasks (playlist_id, playlist_index);
+    """,
+    """
+    ALTER TABLE tasks ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE tasks ADD COLUMN transcoded INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN source_url TEXT;
+    CREATE INDEX IF NOT EXISTS tasks_by_source_url ON tasks (source_url);
     """,
 )
 
@@ -153,6 +160,8 @@ def _from_row_value(column: str, value: Any) -> Any:
         return datetime.fromisoformat(value)
     if column in _ENUM_COLUMNS:
         return _ENUM_COLUMNS[column](value)
+    if column in _BOOL_COLUMNS:
+        return bool(value)
     return value
 
 
