@@ -34,6 +34,8 @@ from offlinetube_api.worker.messages import (
     Report,
     Stage,
 )
+from offlinetube_api.worker.subtitles import SubtitleTolerantYoutubeDL
+from offlinetube_api.worker.thumbnails import ThumbnailFetcher
 from offlinetube_api.worker.ytdlp_options import build_options
 
 logger = logging.getLogger("offlinetube_api.worker")
@@ -156,7 +158,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _finished(final_paths: list[str], job: DownloadJob) -> Finished | Failed:
+def _finished(final_paths: list[str], job: DownloadJob, skipped: list[str]) -> Finished | Failed:
     if not final_paths:
         return Failed("yt-dlp finished without producing a file")
     final = Path(final_paths[-1])
@@ -170,6 +172,7 @@ def _finished(final_paths: list[str], job: DownloadJob) -> Finished | Failed:
         filesize=final.stat().st_size,
         duration=media_duration(job.ffmpeg_path, str(final)) if job.ffmpeg_path else None,
         subtitle_files=tuple(subtitles),
+        warnings=tuple(skipped),
     )
 
 
@@ -189,6 +192,7 @@ def _playlist(info: dict[str, Any], limit: int) -> PlaylistFound:
 
 def download(job: DownloadJob, reporter: Reporter) -> Outcome:
     final_paths: list[str] = []
+    skipped: list[str] = []  # the task's warnings
     options = build_options(
         job,
         logger=YtdlpLogger(),
@@ -198,10 +202,11 @@ def download(job: DownloadJob, reporter: Reporter) -> Outcome:
     if not job.allow_private_urls:
         options |= network_guard.IN_PROCESS_OPTIONS
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
+        with SubtitleTolerantYoutubeDL(options, skipped=skipped) as ydl:
             if not job.allow_private_urls:
                 ydl.add_post_processor(network_guard.RefuseExternalDownloaders(), when="before_dl")
             ydl.add_post_processor(BeforeDownload(reporter, job), when="before_dl")
+            ydl.add_post_processor(_thumbnail_fetcher(ydl, job, skipped), when="before_dl")
             ydl.add_post_hook(final_paths.append)
             info = ydl.extract_info(job.url, download=False, process=False)
             if job.playlist_limit is not None and info.get("_type") in PLAYLIST_TYPES:
@@ -212,7 +217,19 @@ def download(job: DownloadJob, reporter: Reporter) -> Outcome:
     except (DownloadError, OSError) as exc:
         kind, message = classify(exc)
         return Failed(message, kind)
-    return _finished(final_paths, job)
+    return _finished(final_paths, job, skipped)
+
+
+def _thumbnail_fetcher(
+    ydl: yt_dlp.YoutubeDL, job: DownloadJob, skipped: list[str]
+) -> ThumbnailFetcher:
+    return ThumbnailFetcher(
+        ydl,
+        partial_dir=job.partial_dir,
+        thumbnails_dir=job.thumbnails_dir,
+        task_id=job.task_id,
+        skipped=skipped,
+    )
 
 
 def run(job: DownloadJob, connection: Connection) -> None:

@@ -54,6 +54,7 @@ class Finished:
     filesize: int
     duration: float | None
     subtitle_files: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # what was skipped (a thumbnail, a subtitle) and why
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,7 @@ class OutcomeRecorder:
             total_bytes=finished.filesize,
             thumbnail_file=thumbnail,
             subtitle_files=finished.subtitle_files,
+            warnings=finished.warnings,
             speed=None,
             eta=None,
             error=None,

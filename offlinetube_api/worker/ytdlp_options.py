@@ -17,8 +17,6 @@ AUDIO_FORMATS = {
 MERGE_CONTAINERS = "mp4/webm"
 # Containers a browser plays are kept as they are; anything else is remuxed into MP4.
 REMUX_RULES = "mp4>mp4/webm>webm/m4a>m4a/mp3>mp3/ogg>ogg/opus>opus/mp4"
-# The thumbnails route looks for jpg, webp and png only; every other format becomes jpg.
-THUMBNAIL_RULES = "jpg>jpg/webp>webp/png>png/jpg"
 
 Hook = Callable[[dict[str, Any]], None]
 
@@ -55,7 +53,6 @@ def build_options(
     media = _media_options(job)
     subtitles = _subtitle_options(job)
     postprocessors = [
-        {"key": "FFmpegThumbnailsConvertor", "format": THUMBNAIL_RULES, "when": "before_dl"},
         *subtitles.pop("postprocessors", []),
         *media.pop("postprocessors"),
     ]
@@ -63,16 +60,9 @@ def build_options(
         **media,
         **subtitles,
         "postprocessors": postprocessors,
-        "paths": {
-            "home": job.downloads_dir,
-            "temp": job.partial_dir,
-            "thumbnail": job.thumbnails_dir,
-        },
-        "outtmpl": {
-            "default": f"video__{job.task_id}.%(ext)s",
-            "thumbnail": f"{job.task_id}.%(ext)s",
-        },
-        "writethumbnail": True,
+        "paths": {"home": job.downloads_dir, "temp": job.partial_dir},
+        "outtmpl": {"default": f"video__{job.task_id}.%(ext)s"},
+        # The thumbnail is fetched and checked by worker/thumbnails.py, not by yt-dlp.
         "ffmpeg_location": job.ffmpeg_path,
         "noplaylist": True,
         "playlist_items": "1",

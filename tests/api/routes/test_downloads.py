@@ -18,6 +18,7 @@ TASK_FIELDS = {
     "total_bytes", "speed", "eta", "error", "filename", "filesize", "ext", "duration",
     "thumbnail", "stream_url", "created_at", "started_at", "finished_at", "attempts",
     "error_kind", "playlist_id", "playlist_index", "audio_only", "subtitles",
+    "warnings", "transcoded", "source_url",
 }  # fmt: skip
 IMAGE_MAGIC = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "image/webp": b"RIFF"}
 
@@ -138,6 +139,8 @@ def test_unknown_task_is_404_with_detail(
         ("thumb.png", "png", "image/png"),
         ("thumb.gif", "jpg", "image/jpeg"),
         ("thumb.image", "jpg", "image/jpeg"),
+        ("thumb.avif", "jpg", "image/jpeg"),
+        ("picture", "png", "image/png"),  # no extension: the bytes say what it is
     ],
 )
 def test_thumbnail_is_stored_locally_in_a_servable_format(
@@ -148,6 +151,7 @@ def test_thumbnail_is_stored_locally_in_a_servable_format(
     task = service.download_and_wait(url)
 
     assert task["status"] == "completed", task["error"]
+    assert task["warnings"] == []
     assert task["thumbnail"] == f"/api/thumbnails/{task['id']}"
     _, thumbnails = folders(service)
     assert names(thumbnails, f"{task['id']}.*") == [f"{task['id']}.{stored_ext}"]
