@@ -7,6 +7,8 @@ import socket
 import sys
 
 import uvicorn
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from offlinetube_api import __version__
 from offlinetube_api.config import Settings
@@ -78,9 +80,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings() -> Settings:
+    """A bad setting stops the service with one line per setting, naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        sys.exit("\n".join(_bad_setting(error) for error in exc.errors()))
+
+
+def _bad_setting(error: ErrorDetails) -> str:
+    name = "OFFLINETUBE_" + "_".join(map(str, error["loc"])).upper()
+    return f"{name}: {error['msg']} (got {error['input']!r})"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    settings = Settings()
+    settings = _settings()
     if args.command == "keys":
         manage_keys(settings, args)
     else:

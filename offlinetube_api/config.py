@@ -17,6 +17,14 @@ class AuthMode(StrEnum):
     OFF = "off"
 
 
+class TranscodeMode(StrEnum):
+    """`auto`: a download made with the default format that no browser can play (HEVC only,
+    MPEG-4 Part 2 in AVI, ...) is re-encoded to H.264/AAC MP4. `never`: it is kept as it is."""
+
+    AUTO = "auto"
+    NEVER = "never"
+
+
 class Settings(BaseSettings):
     """Every knob of the service; a bad value fails at start-up, not later."""
 
@@ -42,6 +50,7 @@ class Settings(BaseSettings):
     signed_url_ttl_seconds: int = Field(default=6 * 3600, ge=60)
     rate_limit_per_minute: int = Field(default=30, ge=1)
     max_queued: int = Field(default=1000, ge=1)
+    transcode: TranscodeMode = TranscodeMode.AUTO
 
     @field_validator("cors_origins", mode="before")
     @classmethod

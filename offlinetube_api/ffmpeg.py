@@ -43,11 +43,21 @@ def _version_of(path: str) -> str | None:
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+# "  Stream #0:0[0x1](und): Video: hevc (Main) (hvc1 / 0x31637668), yuv420p(tv), 640x480 ..."
+_STREAM = re.compile(r"^\s*Stream #\d+:\d+\S*: (Video|Audio): (\w+)(.*)$", re.MULTILINE)
 
 
-def media_duration(ffmpeg_path: str, media_file: str) -> float | None:
-    """Length of a media file in seconds, read from `ffmpeg -i` (ffprobe is not always there:
-    the imageio-ffmpeg wheel ships ffmpeg alone). Blocking."""
+@dataclass(frozen=True, slots=True)
+class MediaCodecs:
+    """ffmpeg's names of a file's codecs (h264, hevc, vp9, av1, mpeg4, aac, opus, mp3, ...)."""
+
+    video: tuple[str, ...]  # cover art ("attached pic") left out
+    audio: tuple[str, ...]
+
+
+def _describe(ffmpeg_path: str, media_file: str) -> str | None:
+    """What `ffmpeg -i` says about a file (ffprobe is not always there: the imageio-ffmpeg
+    wheel ships ffmpeg alone). Blocking."""
     try:
         completed = subprocess.run(
             [ffmpeg_path, "-hide_banner", "-i", media_file],
@@ -58,11 +68,32 @@ def media_duration(ffmpeg_path: str, media_file: str) -> float | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    match = _DURATION.search(completed.stderr)
+    return completed.stderr
+
+
+def media_duration(ffmpeg_path: str, media_file: str) -> float | None:
+    """Length of a media file in seconds. Blocking."""
+    match = _DURATION.search(_describe(ffmpeg_path, media_file) or "")
     if not match:
         return None
     hours, minutes, seconds = match.groups()
     return round(int(hours) * 3600 + int(minutes) * 60 + float(seconds), 3)
+
+
+def media_codecs(ffmpeg_path: str, media_file: str) -> MediaCodecs | None:
+    """The codecs of a media file's streams; None when ffmpeg cannot read it. Blocking."""
+    description = _describe(ffmpeg_path, media_file)
+    if description is None:
+        return None
+    streams = [
+        (kind, codec)
+        for kind, codec, rest in _STREAM.findall(description)
+        if "(attached pic)" not in rest
+    ]
+    return MediaCodecs(
+        video=tuple(codec for kind, codec in streams if kind == "Video"),
+        audio=tuple(codec for kind, codec in streams if kind == "Audio"),
+    )
 
 
 def locate_ffmpeg() -> FfmpegBinary:

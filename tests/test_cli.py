@@ -1,12 +1,18 @@
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from offlinetube_api import __version__
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "offlinetube_api", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "offlinetube_api", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=None if env is None else os.environ | env,
     )
 
 
@@ -22,3 +28,14 @@ def test_unknown_command_is_refused_with_usage() -> None:
 
     assert completed.returncode == 2
     assert "usage: offlinetube-api" in completed.stderr
+
+
+def test_a_bad_setting_stops_the_service_with_one_line_naming_it(tmp_path: Path) -> None:
+    completed = _cli(
+        env={"OFFLINETUBE_TRANSCODE": "sometimes", "OFFLINETUBE_DATA_DIR": str(tmp_path)}
+    )
+
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        "OFFLINETUBE_TRANSCODE: Input should be 'auto' or 'never' (got 'sometimes')\n"
+    )

@@ -42,7 +42,12 @@ def test_cors_origins_accepts_a_json_list(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("OFFLINETUBE_PORT", "http"), ("OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS", "0")]
+    ("name", "value"),
+    [
+        ("OFFLINETUBE_PORT", "http"),
+        ("OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS", "0"),
+        ("OFFLINETUBE_TRANSCODE", "sometimes"),
+    ],
 )
 def test_bad_values_fail_at_start_up(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str

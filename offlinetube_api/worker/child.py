@@ -34,6 +34,7 @@ from offlinetube_api.worker.messages import (
     Report,
     Stage,
 )
+from offlinetube_api.worker.playable import BrowserPlayable
 from offlinetube_api.worker.subtitles import SubtitleTolerantYoutubeDL
 from offlinetube_api.worker.thumbnails import ThumbnailFetcher
 from offlinetube_api.worker.ytdlp_options import build_options
@@ -158,7 +159,9 @@ def _die_with_parent() -> None:
         pass
 
 
-def _finished(final_paths: list[str], job: DownloadJob, skipped: list[str]) -> Finished | Failed:
+def _finished(
+    final_paths: list[str], job: DownloadJob, skipped: list[str], *, transcoded: bool
+) -> Finished | Failed:
     if not final_paths:
         return Failed("yt-dlp finished without producing a file")
     final = Path(final_paths[-1])
@@ -173,6 +176,7 @@ def _finished(final_paths: list[str], job: DownloadJob, skipped: list[str]) -> F
         duration=media_duration(job.ffmpeg_path, str(final)) if job.ffmpeg_path else None,
         subtitle_files=tuple(subtitles),
         warnings=tuple(skipped),
+        transcoded=transcoded,
     )
 
 
@@ -206,7 +210,7 @@ def download(job: DownloadJob, reporter: Reporter) -> Outcome:
             if not job.allow_private_urls:
                 ydl.add_post_processor(network_guard.RefuseExternalDownloaders(), when="before_dl")
             ydl.add_post_processor(BeforeDownload(reporter, job), when="before_dl")
-            ydl.add_post_processor(_thumbnail_fetcher(ydl, job, skipped), when="before_dl")
+            playable = _add_extras(ydl, job, skipped)
             ydl.add_post_hook(final_paths.append)
             info = ydl.extract_info(job.url, download=False, process=False)
             if job.playlist_limit is not None and info.get("_type") in PLAYLIST_TYPES:
@@ -217,19 +221,27 @@ def download(job: DownloadJob, reporter: Reporter) -> Outcome:
     except (DownloadError, OSError) as exc:
         kind, message = classify(exc)
         return Failed(message, kind)
-    return _finished(final_paths, job, skipped)
+    return _finished(final_paths, job, skipped, transcoded=bool(playable and playable.transcoded))
 
 
-def _thumbnail_fetcher(
+def _add_extras(
     ydl: yt_dlp.YoutubeDL, job: DownloadJob, skipped: list[str]
-) -> ThumbnailFetcher:
-    return ThumbnailFetcher(
+) -> BrowserPlayable | None:
+    """The thumbnail, fetched before the download, and for a download made with the default
+    format the check (after merging and remuxing) that a browser can play it."""
+    thumbnail = ThumbnailFetcher(
         ydl,
         partial_dir=job.partial_dir,
         thumbnails_dir=job.thumbnails_dir,
         task_id=job.task_id,
         skipped=skipped,
     )
+    ydl.add_post_processor(thumbnail, when="before_dl")
+    if job.format is not None or job.audio_format is not None:
+        return None  # the request chose its format: it gets what it asked for
+    playable = BrowserPlayable(ydl, transcode=job.transcode_unplayable, skipped=skipped)
+    ydl.add_post_processor(playable, when="post_process")
+    return playable
 
 
 def run(job: DownloadJob, connection: Connection) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from offlinetube_api import media
-from offlinetube_api.config import Settings
+from offlinetube_api.config import Settings, TranscodeMode
 from offlinetube_api.errors import PlaylistNotFound, QueueFull, TaskConflict
 from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import FfmpegBinary
@@ -235,6 +235,7 @@ class DownloadManager:
             min_free_bytes=self._settings.min_free_bytes,
             playlist_limit=None if task.playlist_id else self._settings.playlist_limit,
             allow_private_urls=self._settings.allow_private_urls,
+            transcode_unplayable=self._settings.transcode is TranscodeMode.AUTO,
         )
 
     async def _run(self, task_id: str, running: RunningDownload) -> None:

@@ -22,6 +22,7 @@ class DownloadJob:
     min_free_bytes: int = 0
     playlist_limit: int | None = None  # None: this task is a playlist entry, download one video
     allow_private_urls: bool = False
+    transcode_unplayable: bool = True  # re-encode a default download a browser cannot play
 
 
 class Stage(StrEnum):
@@ -55,6 +56,7 @@ class Finished:
     duration: float | None
     subtitle_files: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # what was skipped (a thumbnail, a subtitle) and why
+    transcoded: bool = False  # re-encoded to H.264/AAC MP4 for browsers
 
 
 @dataclass(frozen=True, slots=True)

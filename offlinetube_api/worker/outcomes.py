@@ -104,6 +104,7 @@ class OutcomeRecorder:
             thumbnail_file=thumbnail,
             subtitle_files=finished.subtitle_files,
             warnings=finished.warnings,
+            transcoded=finished.transcoded,
             speed=None,
             eta=None,
             error=None,

@@ -6,10 +6,33 @@ from typing import Any
 from offlinetube_api.models import AudioFormat
 from offlinetube_api.worker.messages import DownloadJob
 
-# Browser-playable by default: MP4 (H.264/AAC) first, WebM next, anything merged as a last resort.
-DEFAULT_FORMAT = (
-    "bv*[ext=mp4]+ba[ext=m4a]/b[ext=mp4]/bv*[ext=webm]+ba[ext=webm]/b[ext=webm]/bv*+ba/b"
+_H264 = "[vcodec~='^(avc|h264)']"
+_AAC = "[acodec~='^(mp4a|aac)']"
+_VP9_AV1 = "[vcodec~='^(vp0?9|av0?1)']"
+_OPUS = "[acodec^=opus]"
+_NOT_HEVC = "[vcodec!~=?'^(hvc|hev|h265|hevc)']"  # `?`: a format that declares no codec passes
+
+# Without a `format` in the request: H.264 + AAC (MP4), then VP9 or AV1 + Opus (WebM), as the
+# site declares them. Sites that declare no codecs: MP4 first, then WebM, as the files are named.
+# HEVC (Chromium and Firefox play its sound over a black picture) only when nothing else exists;
+# worker/playable.py then re-encodes it.
+DEFAULT_FORMAT = "/".join(
+    (
+        f"bv*{_H264}+ba{_AAC}",
+        f"b{_H264}{_AAC}",
+        f"bv*{_VP9_AV1}+ba{_OPUS}",
+        f"b{_VP9_AV1}{_OPUS}",
+        f"bv*[ext=mp4]{_NOT_HEVC}+ba[ext=m4a]",
+        f"b[ext=mp4]{_NOT_HEVC}",
+        "bv*[ext=webm]+ba[ext=webm]",
+        "b[ext=webm]",
+        f"bv*{_NOT_HEVC}+ba",
+        f"b{_NOT_HEVC}",
+        "bv*+ba",
+        "b",
+    )
 )
+
 AUDIO_FORMATS = {
     AudioFormat.M4A: "ba[ext=m4a]/ba/b",
     AudioFormat.MP3: "ba/b",
