@@ -5,7 +5,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=30, ge=1)
     max_queued: int = Field(default=1000, ge=1)
     transcode: TranscodeMode = TranscodeMode.AUTO
+    # Let the SSRF guard admit these addresses or networks (CIDR), e.g. one LAN media server.
+    allow_private_networks: Annotated[list[IPvAnyNetwork], NoDecode] = []
+    max_filesize: int | None = Field(default=None, gt=0)  # bytes; unset: no cap
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -61,6 +64,14 @@ class Settings(BaseSettings):
             if stripped.startswith("["):
                 return json.loads(stripped)
             return [origin.strip() for origin in stripped.split(",") if origin.strip()]
+        return value
+
+    @field_validator("allow_private_networks", mode="before")
+    @classmethod
+    def split_networks(cls, value: object) -> object:
+        """`192.168.1.10,10.0.0.0/24`, as written in a shell."""
+        if isinstance(value, str):
+            return [network.strip() for network in value.split(",") if network.strip()]
         return value
 
     @property

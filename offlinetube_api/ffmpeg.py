@@ -1,10 +1,16 @@
-"""Finds the ffmpeg binary: the one on PATH, else the one shipped by imageio-ffmpeg."""
+"""Finds the ffmpeg binary: the one on PATH, else the one shipped by imageio-ffmpeg; says how
+the service lets it read its inputs."""
 
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from enum import StrEnum
+
+# Put before every input of every ffmpeg the service starts: ffmpeg may read local files and
+# pipes, never a network address, even when a file is a playlist that lists one. A playlist
+# that lists other local files is refused before ffmpeg sees it (worker/download_checks.py).
+LOCAL_FILES_ONLY = ("-protocol_whitelist", "file,pipe")
 
 
 class FfmpegSource(StrEnum):
@@ -60,7 +66,7 @@ def _describe(ffmpeg_path: str, media_file: str) -> str | None:
     wheel ships ffmpeg alone). Blocking."""
     try:
         completed = subprocess.run(
-            [ffmpeg_path, "-hide_banner", "-i", media_file],
+            [ffmpeg_path, "-hide_banner", *LOCAL_FILES_ONLY, "-i", media_file],
             capture_output=True,
             text=True,
             timeout=30,

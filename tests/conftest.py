@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.canary import CanaryServer
 from tests.fixtures.media import make_media
 from tests.fixtures.service import RunningService, ServiceFactory, start_service
 from tests.fixtures.site import FixtureSite
@@ -42,3 +43,17 @@ def make_service(tmp_path: Path) -> Iterator[ServiceFactory]:
 @pytest.fixture
 def service(make_service: ServiceFactory) -> RunningService:
     return make_service()
+
+
+@pytest.fixture
+def canary() -> Iterator[CanaryServer]:
+    """An internal web server on another loopback address that no download may reach."""
+    server = CanaryServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def guarded_service(make_service: ServiceFactory, site: FixtureSite) -> RunningService:
+    """The service with the SSRF guard on, admitting the fixture site's address alone."""
+    return make_service(allow_private_urls=False, allow_private_networks=["127.0.0.1"])

@@ -69,3 +69,33 @@ def test_start_up_creates_the_folders(make_service: Callable[..., RunningService
     ):
         assert folder.is_dir()
     assert service.settings.database_path.is_file()
+
+
+def test_allow_private_networks_takes_addresses_and_networks(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OFFLINETUBE_ALLOW_PRIVATE_NETWORKS", "192.168.1.10, 10.0.8.0/24,fd00::/8")
+
+    networks = Settings().allow_private_networks
+
+    assert list(map(str, networks)) == ["192.168.1.10/32", "10.0.8.0/24", "fd00::/8"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OFFLINETUBE_MAX_FILESIZE", "0"),
+        ("OFFLINETUBE_MAX_FILESIZE", "1GB"),
+        ("OFFLINETUBE_ALLOW_PRIVATE_NETWORKS", "10.0.8.1/24"),  # host bits set: a typo
+        ("OFFLINETUBE_ALLOW_PRIVATE_NETWORKS", "lan"),
+    ],
+)
+def test_bad_size_cap_or_network_fails_at_start_up_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError, match=name.removeprefix("OFFLINETUBE_").lower()):
+        Settings()

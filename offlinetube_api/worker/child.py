@@ -4,6 +4,7 @@ It never opens the database; everything it knows arrives in the DownloadJob and 
 learns leaves as a Report."""
 
 import ctypes
+import ipaddress
 import itertools
 import logging
 import os
@@ -16,12 +17,18 @@ from typing import Any
 
 import yt_dlp
 from yt_dlp.postprocessor import PostProcessor
-from yt_dlp.utils import DownloadError, format_bytes
+from yt_dlp.utils import YoutubeDLError, format_bytes
 
 from offlinetube_api.ffmpeg import media_duration
 from offlinetube_api.models import ErrorKind
 from offlinetube_api.worker import network_guard
-from offlinetube_api.worker.failures import classify, clean_message
+from offlinetube_api.worker.download_checks import (
+    DownloadChecks,
+    RefusedDownload,
+    TooLarge,
+    check_space,
+)
+from offlinetube_api.worker.failures import classify, clean_message, guard_refusal
 from offlinetube_api.worker.messages import (
     DownloadJob,
     Failed,
@@ -50,10 +57,6 @@ _PR_SET_PDEATHSIG = 1
 
 class ParentGone(Exception):
     """The service is no longer listening; stop downloading."""
-
-
-class NotEnoughSpace(Exception):
-    """Raised before downloading when the file would not fit with the reserve left."""
 
 
 class Reporter:
@@ -101,7 +104,7 @@ class Reporter:
 
 class BeforeDownload(PostProcessor):  # type: ignore[misc]
     """Runs once the formats are chosen, before anything is downloaded: reports what was
-    learned and refuses to start a download that would fill the disk."""
+    learned and refuses to start a download that would fill the disk or pass the size cap."""
 
     def __init__(self, reporter: Reporter, job: DownloadJob) -> None:
         super().__init__()
@@ -113,20 +116,18 @@ class BeforeDownload(PostProcessor):  # type: ignore[misc]
             Metadata(
                 title=info.get("title"),
                 duration=info.get("duration"),
-                remote_thumbnail=info.get("thumbnail"),
+                remote_thumbnail=info.get("thumbnail"),  # set by ThumbnailFetcher once fetched
             )
         )
-        self._check_space(_size_estimate(info))
-        return [], info
-
-    def _check_space(self, estimate: int) -> None:
-        free = shutil.disk_usage(self._job.downloads_dir).free
-        if free < estimate + self._job.min_free_bytes:
-            raise NotEnoughSpace(
-                f"Not enough disk space: the download needs about {format_bytes(estimate)} and "
-                f"{format_bytes(self._job.min_free_bytes)} must stay free, "
-                f"but only {format_bytes(free)} is free"
+        estimate = _size_estimate(info)
+        if self._job.max_filesize is not None and estimate > self._job.max_filesize:
+            raise TooLarge(
+                f"The download is larger than the limit: about {format_bytes(estimate)}, "
+                f"OFFLINETUBE_MAX_FILESIZE is {format_bytes(self._job.max_filesize)}"
             )
+        free = shutil.disk_usage(self._job.downloads_dir).free
+        check_space(free, estimate, self._job.min_free_bytes)
+        return [], info
 
 
 def _size_estimate(info: dict[str, Any]) -> int:
@@ -135,7 +136,12 @@ def _size_estimate(info: dict[str, Any]) -> int:
 
 
 class YtdlpLogger:
-    """yt-dlp's output goes to this process's log, never to the pipe."""
+    """yt-dlp's output goes to this process's log, never to the pipe. Remembers the SSRF
+    guard's first refusal among the errors: a fragment downloader reports it, skips the
+    fragment and fails later with a message that no longer says why."""
+
+    def __init__(self) -> None:
+        self.refusal: str | None = None
 
     def debug(self, message: str) -> None:
         logger.debug(message)
@@ -147,7 +153,9 @@ class YtdlpLogger:
         logger.warning(clean_message(message))
 
     def error(self, message: str) -> None:
-        logger.info(clean_message(message))
+        message = clean_message(message)
+        self.refusal = self.refusal or guard_refusal(message)
+        logger.info(message)
 
 
 def _die_with_parent() -> None:
@@ -194,12 +202,38 @@ def _playlist(info: dict[str, Any], limit: int) -> PlaylistFound:
     return PlaylistFound(title=info.get("title"), entries=tuple(entries))
 
 
+def _add_hooks(
+    ydl: yt_dlp.YoutubeDL,
+    job: DownloadJob,
+    reporter: Reporter,
+    final_paths: list[str],
+    skipped: list[str],
+) -> BrowserPlayable | None:
+    # The thumbnail first: BeforeDownload reports the URL of the one kept, if any.
+    playable = _add_extras(ydl, job, skipped)
+    ydl.add_post_processor(BeforeDownload(reporter, job), when="before_dl")
+    ydl.add_post_hook(final_paths.append)
+    checks = DownloadChecks(
+        folder=job.downloads_dir, max_filesize=job.max_filesize, min_free_bytes=job.min_free_bytes
+    )
+    ydl.add_progress_hook(checks)
+    return playable
+
+
+def _failure(error: YoutubeDLError | OSError, log: YtdlpLogger) -> Failed:
+    kind, message = classify(error)
+    if log.refusal is not None:
+        kind, message = ErrorKind.FORBIDDEN_TARGET, log.refusal
+    return Failed(message, kind)
+
+
 def download(job: DownloadJob, reporter: Reporter) -> Outcome:
     final_paths: list[str] = []
     skipped: list[str] = []  # the task's warnings
+    log = YtdlpLogger()
     options = build_options(
         job,
-        logger=YtdlpLogger(),
+        logger=log,
         on_progress=reporter.on_progress,
         on_postprocess=reporter.on_postprocess,
     )
@@ -207,20 +241,15 @@ def download(job: DownloadJob, reporter: Reporter) -> Outcome:
         options |= network_guard.IN_PROCESS_OPTIONS
     try:
         with SubtitleTolerantYoutubeDL(options, skipped=skipped) as ydl:
-            if not job.allow_private_urls:
-                ydl.add_post_processor(network_guard.RefuseExternalDownloaders(), when="before_dl")
-            ydl.add_post_processor(BeforeDownload(reporter, job), when="before_dl")
-            playable = _add_extras(ydl, job, skipped)
-            ydl.add_post_hook(final_paths.append)
+            playable = _add_hooks(ydl, job, reporter, final_paths, skipped)
             info = ydl.extract_info(job.url, download=False, process=False)
             if job.playlist_limit is not None and info.get("_type") in PLAYLIST_TYPES:
                 return _playlist(info, job.playlist_limit)
             ydl.process_ie_result(info, download=True)
-    except NotEnoughSpace as exc:
-        return Failed(str(exc), ErrorKind.DISK_FULL)
-    except (DownloadError, OSError) as exc:
-        kind, message = classify(exc)
-        return Failed(message, kind)
+    except RefusedDownload as exc:
+        return Failed(str(exc), exc.kind)
+    except (YoutubeDLError, OSError) as exc:  # DownloadError, UnavailableVideoError...
+        return _failure(exc, log)
     return _finished(final_paths, job, skipped, transcoded=bool(playable and playable.transcoded))
 
 
@@ -254,7 +283,8 @@ def run(job: DownloadJob, connection: Connection) -> None:
     logging.basicConfig(level=logging.INFO, format=f"%(levelname)s [{job.task_id[:8]}] %(message)s")
     reporter = Reporter(connection)
     if not job.allow_private_urls:
-        network_guard.install()  # before yt-dlp opens its first connection
+        # Before yt-dlp opens its first connection or starts its first program.
+        network_guard.install(tuple(map(ipaddress.ip_network, job.allowed_networks)))
     try:
         reporter.send(download(job, reporter))
     except ParentGone:

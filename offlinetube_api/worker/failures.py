@@ -35,6 +35,12 @@ def clean_message(message: str) -> str:
     return message.removeprefix("ERROR:").removeprefix("WARNING:").strip()
 
 
+def guard_refusal(message: str) -> str | None:
+    """The SSRF guard's refusal quoted in a message yt-dlp wrote, if there is one."""
+    refused = _REFUSAL_MESSAGE.search(message)
+    return refused.group() if refused else None
+
+
 def _kind_of_http_status(status: int) -> ErrorKind:
     if status == HTTPStatus.TOO_MANY_REQUESTS:
         return ErrorKind.RATE_LIMITED
@@ -93,8 +99,8 @@ def classify(error: BaseException) -> tuple[ErrorKind, str]:
     if refusal is not None:  # its own message says why; the wrappers only add noise
         return ErrorKind.FORBIDDEN_TARGET, refusal.message
     message = clean_message(str(error))
-    if refused := _REFUSAL_MESSAGE.search(message):
-        return ErrorKind.FORBIDDEN_TARGET, refused.group()
+    if refused := guard_refusal(message):
+        return ErrorKind.FORBIDDEN_TARGET, refused
     kind = _kind_of_cause(error)
     if kind is None or kind is ErrorKind.UNKNOWN:
         kind = next(

@@ -236,6 +236,8 @@ class DownloadManager:
             playlist_limit=None if task.playlist_id else self._settings.playlist_limit,
             allow_private_urls=self._settings.allow_private_urls,
             transcode_unplayable=self._settings.transcode is TranscodeMode.AUTO,
+            allowed_networks=tuple(map(str, self._settings.allow_private_networks)),
+            max_filesize=self._settings.max_filesize,
         )
 
     async def _run(self, task_id: str, running: RunningDownload) -> None:

@@ -23,6 +23,8 @@ class DownloadJob:
     playlist_limit: int | None = None  # None: this task is a playlist entry, download one video
     allow_private_urls: bool = False
     transcode_unplayable: bool = True  # re-encode a default download a browser cannot play
+    allowed_networks: tuple[str, ...] = ()  # admitted by the SSRF guard though not public
+    max_filesize: int | None = None  # bytes; None: no cap
 
 
 class Stage(StrEnum):

@@ -18,6 +18,7 @@ from yt_dlp.networking import Request
 from yt_dlp.networking.exceptions import RequestError
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor, FFmpegPostProcessorError
 
+from offlinetube_api.models import ErrorKind
 from offlinetube_api.worker.failures import classify
 
 MAX_THUMBNAIL_BYTES = 10 * 1024 * 1024
@@ -99,6 +100,7 @@ class ThumbnailFetcher(FFmpegPostProcessor):  # type: ignore[misc]
         self._partial = Path(partial_dir) / f"{task_id}.thumbnail"
         self._final_stem = Path(thumbnails_dir) / task_id
         self._skipped = skipped
+        self._refused: set[str] = set()  # URLs the SSRF guard refused: never shown to clients
 
     def run(self, info: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         candidates = list(reversed(info.get("thumbnails") or []))[:MAX_CANDIDATES]
@@ -111,7 +113,10 @@ class ThumbnailFetcher(FFmpegPostProcessor):  # type: ignore[misc]
                 self._partial.unlink(missing_ok=True)
                 continue
             info["__files_to_move"][str(kept)] = f"{self._final_stem}{kept.suffix}"
+            info["thumbnail"] = candidate["url"]  # the remote URL clients see meanwhile
             return [], info
+        if info.get("thumbnail") in self._refused:
+            del info["thumbnail"]
         if reasons:
             others = (
                 f" ({len(reasons) - 1} other candidates failed too)" if len(reasons) > 1 else ""
@@ -136,7 +141,10 @@ class ThumbnailFetcher(FFmpegPostProcessor):  # type: ignore[misc]
                     raise _too_big()
                 body = response.read(MAX_THUMBNAIL_BYTES + 1)
         except (RequestError, OSError) as exc:
-            raise ThumbnailSkipped(f"it could not be fetched ({classify(exc)[1]})") from exc
+            kind, message = classify(exc)
+            if kind is ErrorKind.FORBIDDEN_TARGET:
+                self._refused.add(candidate["url"])
+            raise ThumbnailSkipped(f"it could not be fetched ({message})") from exc
         if len(body) > MAX_THUMBNAIL_BYTES:
             raise _too_big()
         self._partial.write_bytes(body)

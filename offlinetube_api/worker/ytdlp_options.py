@@ -3,6 +3,9 @@
 from collections.abc import Callable
 from typing import Any
 
+from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
+
+from offlinetube_api.ffmpeg import LOCAL_FILES_ONLY
 from offlinetube_api.models import AudioFormat
 from offlinetube_api.worker.messages import DownloadJob
 
@@ -70,6 +73,20 @@ def _subtitle_options(job: DownloadJob) -> dict[str, Any]:
     }
 
 
+def _subclasses(cls: type[Any]) -> set[type[Any]]:
+    direct = set(cls.__subclasses__())
+    return direct.union(*(_subclasses(subclass) for subclass in direct))
+
+
+def ffmpeg_input_args() -> dict[str, list[str]]:
+    """`postprocessor_args` that put LOCAL_FILES_ONLY before every input of every ffmpeg
+    post-processor: yt-dlp's (merge, remux, extract audio, subtitles, fixups...) and ours
+    (thumbnails, transcoding), which the download process has imported by the time it asks.
+    yt-dlp looks input arguments up by "<post-processor key>+ffmpeg_i" only, so each is named."""
+    keys = sorted({pp.pp_key().lower() for pp in _subclasses(FFmpegPostProcessor)})
+    return {f"{key}+ffmpeg_i": list(LOCAL_FILES_ONLY) for key in keys}
+
+
 def build_options(
     job: DownloadJob, *, logger: object, on_progress: Hook, on_postprocess: Hook
 ) -> dict[str, Any]:
@@ -87,6 +104,7 @@ def build_options(
         "outtmpl": {"default": f"video__{job.task_id}.%(ext)s"},
         # The thumbnail is fetched and checked by worker/thumbnails.py, not by yt-dlp.
         "ffmpeg_location": job.ffmpeg_path,
+        "postprocessor_args": ffmpeg_input_args(),
         "noplaylist": True,
         "playlist_items": "1",
         "overwrites": True,

@@ -2,25 +2,24 @@
 unique-local, multicast or reserved addresses, checked on every connection after DNS
 resolution; OFFLINETUBE_ALLOW_PRIVATE_URLS=true lifts it."""
 
+import ipaddress
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yt_dlp
+from yt_dlp.downloader.external import CurlFD, ExternalFD, FFmpegFD
+from yt_dlp.downloader.rtmp import RtmpFD
 from yt_dlp.networking.exceptions import TransportError
 
 from offlinetube_api.models import ErrorKind
 from offlinetube_api.worker import network_guard
 from offlinetube_api.worker.failures import classify
-from offlinetube_api.worker.network_guard import (
-    IN_PROCESS_OPTIONS,
-    ForbiddenTarget,
-    RefuseExternalDownloaders,
-    guarded,
-    refusal_reason,
-)
-from tests.fixtures.service import ServiceFactory
+from offlinetube_api.worker.network_guard import ForbiddenTarget, guarded, refusal_reason
+from tests.fixtures.canary import CanaryServer
+from tests.fixtures.service import RunningService, ServiceFactory
 from tests.fixtures.site import FixtureSite
 
 REFUSED = [
@@ -33,9 +32,14 @@ REFUSED = [
     ("172.16.0.1", "private"),
     ("172.31.255.255", "private"),
     ("192.168.1.1", "private"),
-    ("169.254.169.254", "link-local (cloud metadata included)"),
-    ("fe80::1", "link-local (cloud metadata included)"),
-    ("fe80::1%1", "link-local (cloud metadata included)"),
+    ("169.254.169.254", "cloud metadata"),
+    ("169.254.170.2", "cloud metadata"),  # AWS ECS
+    ("168.63.129.16", "cloud metadata"),  # Azure WireServer: a public address
+    ("100.100.100.200", "cloud metadata"),  # Alibaba Cloud
+    ("fd00:ec2::254", "cloud metadata"),  # AWS over IPv6
+    ("169.254.1.1", "link-local"),
+    ("fe80::1", "link-local"),
+    ("fe80::1%1", "link-local"),
     ("fc00::1", "unique-local"),
     ("fd12:3456:789a::1", "unique-local"),
     ("224.0.0.1", "multicast"),
@@ -53,11 +57,20 @@ REFUSED = [
     # IPv4-mapped IPv6 and NAT64 forms are judged by the IPv4 address they carry.
     ("::ffff:127.0.0.1", "loopback"),
     ("::ffff:10.0.0.1", "private"),
-    ("::ffff:169.254.169.254", "link-local (cloud metadata included)"),
+    ("::ffff:169.254.169.254", "cloud metadata"),
     ("::ffff:100.64.0.1", "carrier-grade NAT"),
     ("::ffff:0.0.0.0", "unspecified"),
     ("64:ff9b::7f00:1", "loopback"),
-    ("64:ff9b::a9fe:a9fe", "link-local (cloud metadata included)"),
+    ("64:ff9b::a9fe:a9fe", "cloud metadata"),
+    # 6to4 (2002:AABB:CCDD::/48 carries AA.BB.CC.DD) and Teredo (2001:0:<server>:...:<client,
+    # each bit flipped>) tunnel to the IPv4 addresses they carry.
+    ("2002:7f00:1::1", "loopback"),
+    ("2002:a9fe:a9fe::", "cloud metadata"),
+    ("2002:c0a8:101::1", "private"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # client 127.0.0.1
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private"),  # client 10.0.0.1
+    ("2001:0:a00:1:8000:63bf:f7f7:f7f7", "private"),  # server 10.0.0.1, client 8.8.8.8
+    ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", "non-public"),  # Teredo itself is not global
 ]
 ALLOWED = [
     "8.8.8.8",
@@ -71,6 +84,7 @@ ALLOWED = [
     "2001:4860:4860::8888",
     "::ffff:8.8.8.8",
     "64:ff9b::808:808",
+    "2002:808:808::1",  # 6to4 of 8.8.8.8
 ]
 
 
@@ -256,48 +270,54 @@ def test_embedded_thumbnail_on_a_private_address_is_skipped(tmp_path: Path) -> N
     error = _process_guarded(tmp_path, log, thumbnails=thumbnails)
 
     assert any(
-        "Refused to connect to 169.254.169.254: link-local (cloud metadata included)" in warning
+        "Refused to connect to 169.254.169.254: cloud metadata addresses are blocked" in warning
         for warning in log.warnings
     ), log.warnings
     assert classify(error)[0] is ErrorKind.FORBIDDEN_TARGET  # the media, reached after it
     assert list(tmp_path.iterdir()) == []
 
 
-def _check_downloader(fmt: dict[str, object]) -> None:
-    with yt_dlp.YoutubeDL({"quiet": True, **IN_PROCESS_OPTIONS}) as ydl:
-        check = RefuseExternalDownloaders(ydl)
-        check.run({"requested_formats": [{"protocol": "https", "url": "https://x.test/a"}, fmt]})
+def _external_download(downloader: type[Any], protocol: str) -> None:
+    with yt_dlp.YoutubeDL({"quiet": True}) as ydl:
+        info = {"id": "x", "ext": "mp4", "protocol": protocol, "url": "https://x.test/a"}
+        downloader(ydl, ydl.params).real_download("never-written.mp4", info)
 
 
 @pytest.mark.parametrize(
-    "fmt",
-    [
-        {"protocol": "https", "url": "https://x.test/v.mp4"},
-        {"protocol": "m3u8", "url": "https://x.test/v.m3u8"},
-        {"protocol": "m3u8_native", "url": "https://x.test/v.m3u8"},
-        {"protocol": "http_dash_segments", "url": "https://x.test/v.mpd", "is_live": True},
-    ],
+    ("downloader", "protocol"), [(FFmpegFD, "m3u8_native"), (CurlFD, "https"), (RtmpFD, "rtmp")]
 )
-def test_formats_yt_dlp_downloads_itself_are_let_through(fmt: dict[str, object]) -> None:
-    _check_downloader(fmt)
-
-
-@pytest.mark.parametrize(
-    ("fmt", "program"),
-    [
-        ({"protocol": "m3u8", "url": "https://x.test/live.m3u8", "is_live": True}, "FFmpegFD"),
-        ({"protocol": "rtmp", "url": "rtmp://x.test/live"}, "RtmpFD"),
-    ],
-)
-def test_formats_an_external_program_would_fetch_are_refused(
-    fmt: dict[str, object], program: str
+def test_external_programs_refuse_to_start_under_the_guard(
+    downloader: type[Any], protocol: str
 ) -> None:
-    """The guard cannot see ffmpeg's or rtmpdump's sockets, so it does not let them start."""
-    with pytest.raises(ForbiddenTarget, match=f"with {program}: connections opened by external"):
-        _check_downloader(fmt)
+    """Whoever asks for them (a format, yt-dlp's own HLS fall-back, subtitles): the guard cannot
+    see their sockets, so they do not start."""
+    with guarded(), pytest.raises(ForbiddenTarget) as refused:
+        _external_download(downloader, protocol)
 
-    kind, _ = classify(ForbiddenTarget("Refused to download"))
-    assert kind is ErrorKind.FORBIDDEN_TARGET
+    assert str(refused.value) == (
+        f"Refused to download {protocol} media with {downloader.__name__}: connections opened "
+        "by external programs cannot be checked (set OFFLINETUBE_ALLOW_PRIVATE_URLS=true to allow)"
+    )
+    assert classify(refused.value)[0] is ErrorKind.FORBIDDEN_TARGET
+
+
+def test_uninstall_gives_external_programs_back() -> None:
+    original = ExternalFD.real_download
+    with guarded():
+        assert ExternalFD.real_download is not original
+
+    assert ExternalFD.real_download is original
+
+
+def test_allowed_networks_let_their_addresses_through_and_no_other() -> None:
+    allowed = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/24")]
+
+    assert refusal_reason("127.0.0.1", allowed) is None
+    assert refusal_reason("::ffff:127.0.0.1", allowed) is None
+    assert refusal_reason("10.0.0.200", allowed) is None
+    assert refusal_reason("127.0.0.2", allowed) == "loopback"
+    assert refusal_reason("10.0.1.1", allowed) == "private"
+    assert refusal_reason("169.254.169.254", allowed) == "cloud metadata"
 
 
 def _files_under(*folders: Path) -> list[Path]:
@@ -347,3 +367,20 @@ def test_a_name_that_resolves_to_loopback_is_refused(
         1,
     )
     assert "loopback addresses are blocked" in task["error"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "[::ffff:127.0.0.2]"])
+def test_a_thumbnail_the_guard_refused_is_never_handed_to_clients(
+    guarded_service: RunningService, site: FixtureSite, canary: CanaryServer, host: str
+) -> None:
+    """Before: the video downloaded and `thumbnail` still offered the internal URL to every
+    client's browser."""
+    thumb = canary.url("/thumb.jpg").replace("127.0.0.2", host)
+    page = site.page_url(video=site.url("/media/clip.mp4"), thumb=thumb)
+
+    task = guarded_service.download_and_wait(page)
+
+    assert (task["status"], task["thumbnail"]) == ("completed", None)
+    listed = guarded_service.client.get("/api/downloads").json()
+    assert [entry["thumbnail"] for entry in listed] == [None]
+    assert canary.hits == []
