@@ -1,6 +1,7 @@
 """Checks on the files yt-dlp writes, made while they arrive (as a progress hook), before ffmpeg
 or anything else reads them: the size cap, the free-space reserve, and no text playlist in place
-of media.
+of media. Subtitles pass through the same hook: one over MAX_SUBTITLE_BYTES or that is a
+playlist is refused alone, and skipped with a warning (worker/subtitles.py).
 
 A playlist is refused because ffmpeg would open what it lists: an M3U of `file:///...` entries
 saved as the "video" makes the remux read local files, and a protocol whitelist cannot stop that
@@ -28,6 +29,7 @@ _PLAYLISTS = (
 # Free space is read again after every this many bytes: a statvfs per block would cost more than
 # the download, and the reserve is never overshot by more than this.
 DISK_CHECK_INTERVAL_BYTES = 64 * 1024
+MAX_SUBTITLE_BYTES = 10 * 1024 * 1024
 
 
 class RefusedDownload(Exception):
@@ -52,6 +54,11 @@ class NotEnoughSpace(RefusedDownload):
     """The download would leave less than OFFLINETUBE_MIN_FREE_BYTES free."""
 
     kind = ErrorKind.DISK_FULL
+
+
+class SubtitleRefused(ValueError):
+    """A subtitle file that will not be kept. A ValueError, so yt-dlp reports it as this
+    language's failure, which skips the language with a warning, not the video."""
 
 
 def playlist_kind(path: Path) -> str | None:
@@ -95,7 +102,9 @@ class DownloadChecks:
         self._next_disk_check = 0
 
     def __call__(self, status: dict[str, Any]) -> None:
-        if status.get("status") == "finished":
+        if "format_id" not in (status.get("info_dict") or {}):  # a subtitle, not a format
+            self._check_subtitle(status)
+        elif status.get("status") == "finished":
             self._refuse_playlist(status.get("filename"))
         elif status.get("status") == "downloading":
             self._bytes_by_file[str(status.get("filename"))] = status.get("downloaded_bytes") or 0
@@ -120,6 +129,17 @@ class DownloadChecks:
         self._next_disk_check = downloaded + DISK_CHECK_INTERVAL_BYTES
         remaining = max(int(total or 0) - downloaded, 0)
         check_space(self._free_bytes(self._folder), remaining, self._min_free_bytes)
+
+    @staticmethod
+    def _check_subtitle(status: dict[str, Any]) -> None:
+        size = max(status.get("downloaded_bytes") or 0, int(status.get("total_bytes") or 0))
+        if size > MAX_SUBTITLE_BYTES:
+            raise SubtitleRefused(f"the file is larger than {MAX_SUBTITLE_BYTES // 1024**2} MiB")
+        filename = status.get("filename")
+        if status.get("status") == "finished" and filename:
+            kind = playlist_kind(Path(filename))
+            if kind is not None:
+                raise SubtitleRefused(f"the site sent {kind}, not subtitles")
 
     @staticmethod
     def _refuse_playlist(filename: str | None) -> None:

@@ -202,3 +202,31 @@ def test_download_that_would_cross_the_reserve_ends_disk_full_and_cleans_up(
     assert "900.00KiB must stay free" in task["error"]
     assert _files_under(one_mib_disk) == []
     assert service.client.get("/api/health").json()["status"] == "ok"
+
+
+def _subtitled_page(site: FixtureSite, subtitles: str) -> str:
+    query = {"video": site.url("/media/clip.mp4"), "lang": "en", "subs": subtitles}
+    return site.url(f"/html5?{urlencode(query)}")
+
+
+@pytest.mark.parametrize(
+    ("route", "reason"),
+    [
+        ("/media/huge.en.vtt", "the file is larger than 10 MiB"),
+        ("/unsized/huge.en.vtt", "the file is larger than 10 MiB"),
+        (
+            "/disguised/en.vtt?" + urlencode({"entry": "file:///etc/clip.ts", "type": "text/vtt"}),
+            "the site sent an M3U/HLS playlist, not subtitles",
+        ),
+    ],
+    ids=["over-10-mib", "over-10-mib-unsized", "playlist"],
+)
+def test_subtitles_over_10_mib_or_not_subtitles_are_skipped_with_a_warning(
+    service: RunningService, site: FixtureSite, route: str, reason: str
+) -> None:
+    task = service.download_and_wait(_subtitled_page(site, site.url(route)), subtitles=["en"])
+
+    assert (task["status"], task["error"]) == ("completed", None)
+    assert task["subtitles"] == []
+    assert task["warnings"] == [f'Subtitles "en" skipped: they could not be fetched ({reason})']
+    assert list(service.settings.downloads_dir.glob("*.vtt")) == []
