@@ -21,6 +21,7 @@ from tests.fixtures.service import RunningService, ServiceFactory
 from tests.fixtures.site import FixtureSite
 
 MiB = 1024 * 1024
+MEDIA_FORMAT = {"format_id": "0"}  # what tells a video or audio format from a subtitle
 
 
 def _downloading(filename: str, downloaded: int, total: int | None = None) -> dict[str, object]:
@@ -29,6 +30,7 @@ def _downloading(filename: str, downloaded: int, total: int | None = None) -> di
         "filename": filename,
         "downloaded_bytes": downloaded,
         "total_bytes": total,
+        "info_dict": MEDIA_FORMAT,
     }
 
 
@@ -101,7 +103,7 @@ def test_text_playlists_are_recognised(tmp_path: Path, body: bytes, kind: str) -
     assert playlist_kind(path) == kind
     with pytest.raises(DisguisedPlaylist, match=kind):
         DownloadChecks(folder=str(tmp_path), max_filesize=None, min_free_bytes=0)(
-            {"status": "finished", "filename": str(path)}
+            {"status": "finished", "filename": str(path), "info_dict": MEDIA_FORMAT}
         )
 
 
