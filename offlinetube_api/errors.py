@@ -22,6 +22,10 @@ class OfflineTubeError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    def response_headers(self) -> dict[str, str] | None:
+        """The headers of the answer: the class's, unless an instance knows more."""
+        return self.headers
+
 
 class Unauthorized(OfflineTubeError):
     status_code = 401
@@ -78,8 +82,30 @@ class QueueFull(OfflineTubeError):
         super().__init__(f"The queue is full ({max_queued} tasks waiting); try again later")
 
 
+class MalformedRange(OfflineTubeError):
+    """A `Range: bytes=...` header that does not parse (RFC 9110 section 14.1.1)."""
+
+    status_code = 400
+
+
+class RangeNotSatisfiable(OfflineTubeError):
+    """Every range of a `Range` header starts at or beyond the end of the file."""
+
+    status_code = 416
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"The requested range starts beyond the end of the file ({size} bytes)")
+        self.size = size
+
+    def response_headers(self) -> dict[str, str]:
+        # RFC 9110 section 15.5.17: a 416 says how long the representation is.
+        return {"Content-Range": f"bytes */{self.size}"}
+
+
 def error_response(exc: OfflineTubeError) -> JSONResponse:
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(
+        {"detail": exc.detail}, status_code=exc.status_code, headers=exc.response_headers()
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -22,6 +22,7 @@ from offlinetube_api.security.keys import KeyStore
 from offlinetube_api.security.signing import MediaSigner, load_or_create_secret
 from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.thumbnail_cache import ThumbnailCache
+from offlinetube_api.video_titles import VideoTitles
 from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.manager import DownloadManager
 
@@ -46,6 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store=store, settings=settings, ffmpeg=app.state.ffmpeg, events=events, notifier=notifier
     )
     app.state.store = store
+    app.state.video_titles = VideoTitles(store)
     app.state.events = events
     app.state.downloads = manager
     app.state.webhooks = notifier

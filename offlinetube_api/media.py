@@ -4,8 +4,11 @@ import logging
 import os
 import re
 import shutil
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+from pathvalidate import sanitize_filename
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,10 @@ _SUBTITLES_FILENAME = re.compile(
 
 PARTIAL_FOLDER = ".incomplete"
 
+# Bytes of a title in a download name: with the extension it stays under the 255 bytes that
+# common file systems allow.
+_DOWNLOAD_TITLE_BYTES = 200
+
 
 def is_task_id(value: str) -> bool:
     return _TASK_ID.fullmatch(value) is not None
@@ -54,6 +61,27 @@ def video_media_type(filename: str) -> str | None:
     """The media type of a well-formed video file name, or None for any other name."""
     match = _VIDEO_FILENAME.fullmatch(filename)
     return VIDEO_MEDIA_TYPES[match["ext"]] if match else None
+
+
+def video_task_id(filename: str) -> str | None:
+    """The task id in a well-formed video file name, or None for any other name."""
+    match = _VIDEO_FILENAME.fullmatch(filename)
+    return match["task_id"] if match else None
+
+
+def download_name(title: str | None, ext: str) -> str | None:
+    """`<title>.<ext>`, the name a browser saves a video under, made safe for any common file
+    system: no path separators or characters Windows refuses (each becomes `_`), no control or
+    invisible formatting characters (a right-to-left override could disguise the extension),
+    no reserved device names (`CON`), at most 200 bytes of title. None when no title is known
+    or nothing of it is left."""
+    if not title:
+        return None
+    visible = "".join(char for char in title if unicodedata.category(char) not in ("Cc", "Cf"))
+    safe = sanitize_filename(
+        visible.strip(), platform="universal", replacement_text="_", max_len=_DOWNLOAD_TITLE_BYTES
+    )
+    return f"{safe}.{ext}" if safe.strip(". _") else None
 
 
 @dataclass(frozen=True, slots=True)

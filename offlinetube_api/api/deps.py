@@ -13,6 +13,7 @@ from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import FfmpegBinary
 from offlinetube_api.models import Task
 from offlinetube_api.store import TaskStore
+from offlinetube_api.video_titles import VideoTitles
 from offlinetube_api.worker.manager import Downloads
 
 
@@ -56,3 +57,11 @@ async def get_task(store: StoreDep, task_id: str) -> Task:
 
 
 TaskDep = Annotated[Task, Depends(get_task)]
+
+
+async def get_video_titles(request: Request) -> VideoTitles:
+    titles: VideoTitles = request.app.state.video_titles
+    return titles
+
+
+VideoTitlesDep = Annotated[VideoTitles, Depends(get_video_titles)]

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import FileResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from offlinetube_api.api.auth import AuthPolicy, media_access
+from offlinetube_api.api.media_response import MediaFileResponse
 from offlinetube_api.errors import (
     THUMBNAIL_NOT_FOUND,
     OfflineTubeError,
@@ -53,7 +53,7 @@ def thumbnail_response(thumbnail: Thumbnail | None, if_none_match: str | None) -
     if if_none_match is not None and _matches(if_none_match, thumbnail.etag):
         return Response(status_code=304, headers=headers)
     if thumbnail.body is None:  # too large to keep: from disk, with ranges
-        return FileResponse(thumbnail.path, media_type=thumbnail.media_type, headers=headers)
+        return MediaFileResponse(thumbnail.path, media_type=thumbnail.media_type, headers=headers)
     return Response(thumbnail.body, media_type=thumbnail.media_type, headers=headers)
 
 
@@ -123,11 +123,11 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
 
 @router.head(
     "/{task_id}",
-    response_class=FileResponse,
+    response_class=MediaFileResponse,
     operation_id="get_thumbnail_head",
     responses=ANSWERS,
 )
-@router.get("/{task_id}", response_class=FileResponse, responses=ANSWERS)
+@router.get("/{task_id}", response_class=MediaFileResponse, responses=ANSWERS)
 def get_thumbnail(task_id: str, request: Request) -> Response:
     """The task's local thumbnail: `<id>.jpg`, else `.webp`, else `.png`."""
     thumbnail = thumbnail_cache(request.app).probe(task_id)

@@ -1,0 +1,61 @@
+"""Files served with HTTP ranges: Starlette's `FileResponse`, whose range parsing is kept as it
+is, with two changes at the edge. A range unit other than `bytes` is ignored, as RFC 9110
+section 14.2 requires (the whole file, 200), and a malformed or unsatisfiable range answers
+JSON `{"detail": ...}` like every other client error, the 416 with `Content-Range: bytes */<size>`.
+"""
+
+from urllib.parse import quote
+
+from fastapi.responses import FileResponse
+from starlette.responses import MalformedRangeHeader
+from starlette.responses import RangeNotSatisfiable as StarletteRangeNotSatisfiable
+from starlette.types import Receive, Scope, Send
+
+from offlinetube_api.errors import MalformedRange, RangeNotSatisfiable, error_response
+
+_RANGE_EXAMPLE = "send e.g. `Range: bytes=0-1023`"
+
+
+def _range_unit(http_range: str) -> str | None:
+    """The unit of `unit=ranges`, lower case; None when there is no `=` at all."""
+    unit, equals, _ = http_range.partition("=")
+    return unit.strip().lower() if equals else None
+
+
+def _malformed(reason: str) -> MalformedRange:
+    reason = reason.removeprefix("Range header: ").rstrip(".")
+    return MalformedRange(f"Invalid Range header ({reason}); {_RANGE_EXAMPLE}")
+
+
+class MediaFileResponse(FileResponse):
+    """A `FileResponse` whose range errors are the service's JSON errors."""
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        # Starlette answers every range error itself, in text/plain, from inside __call__:
+        # raising our own errors here carries them past its handlers, before anything is sent.
+        unit = _range_unit(http_range)
+        if unit is not None and unit != "bytes":
+            return []  # no ranges: the whole file
+        try:
+            return super()._parse_range_header(http_range, file_size)
+        except MalformedRangeHeader as exc:
+            raise _malformed(exc.content) from exc
+        except StarletteRangeNotSatisfiable as exc:
+            raise RangeNotSatisfiable(exc.max_size) from exc
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except (MalformedRange, RangeNotSatisfiable) as exc:
+            await error_response(exc)(scope, receive, send)
+
+
+def content_disposition(disposition: str, *, fallback: str, name: str | None) -> str:
+    """`inline` or `attachment` with `filename="<fallback>"` for old clients and, when `name`
+    differs, `filename*=UTF-8''<name>` (RFC 6266 and RFC 8187), which browsers prefer.
+    `fallback` must be plain ASCII without quotes (our own `video__<id>.<ext>` names are)."""
+    value = f'{disposition}; filename="{fallback}"'
+    if name and name != fallback:
+        value += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return value
