@@ -14,6 +14,7 @@ from offlinetube_api import __version__
 from offlinetube_api.config import Settings
 from offlinetube_api.main import create_app
 from offlinetube_api.security.keys import KeyStore, Scope
+from offlinetube_api.server import guarded_http_protocol
 
 OPEN_ON_NETWORK = """Refusing to listen on {host} with no API key: anyone on the network could
 download, stream and delete. Either create a key first:
@@ -42,6 +43,7 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        http=guarded_http_protocol(settings),  # header timeout, connections per client
         # Open event streams would otherwise hold the exit up for as long as they stay open.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # Let the SSRF guard admit these addresses or networks (CIDR), e.g. one LAN media server.
     allow_private_networks: Annotated[list[IPvAnyNetwork], NoDecode] = []
     max_filesize: int | None = Field(default=None, gt=0)  # bytes; unset: no cap
+    header_timeout: float = Field(default=10.0, gt=0, le=600)
+    max_connections_per_client: int = Field(default=100, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
