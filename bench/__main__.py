@@ -2,7 +2,7 @@
 reference measured in the same run, written to bench/RESULTS.md.
 
 Environment: BENCH_QUICK=1 (small sizes, short runs), BENCH_OUT=<file> (default
-bench/RESULTS.md), BENCH_ONLY=thumbnails,stream,listing,busy,overhead (default all),
+bench/RESULTS.md), BENCH_ONLY=thumbnails,stream,listing,busy,overhead,events (default all),
 BENCH_LOADGEN=auto|wrk|python, BENCH_NO_INSTALL=1 (never apt-get)."""
 
 import os
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from bench.fig_busy import run_busy_figures
+from bench.fig_events import run_events_figure
 from bench.fig_listing import run_listing_figure
 from bench.fig_media import run_media_figures
 from bench.fig_overhead import CliRun, run_overhead_figure
@@ -23,7 +24,7 @@ from tests.fixtures.media import make_media
 from tests.fixtures.site import FixtureSite
 
 HERE = Path(__file__).parent
-ALL = ("thumbnails", "stream", "listing", "busy", "overhead")
+ALL = ("thumbnails", "stream", "listing", "busy", "overhead", "events")
 NOTES = HERE / "notes.md"
 
 
@@ -65,6 +66,7 @@ def run(config: BenchConfig, only: set[str], out: Path, log: list[str]) -> Repor
             ),
             ({"listing"}, lambda: run_listing_figure(report, config, scratch)),
             ({"overhead", "busy"}, lambda: _downloads(report, config, scratch, only)),
+            ({"events"}, lambda: run_events_figure(report, config, scratch)),
         ]
         for wanted, step in steps:
             if wanted & only:

@@ -31,6 +31,8 @@ class BenchConfig:
     probe_interval_s: float
     connections: int = 32
     range_connections: int = 4
+    event_tasks: int = 100_000
+    event_streams: int = 300
 
 
 FULL = BenchConfig(
@@ -56,6 +58,8 @@ QUICK = BenchConfig(
     overhead_videos=2,
     probe_count=60,
     probe_interval_s=0.02,
+    event_tasks=5_000,
+    event_streams=60,
 )
 
 

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     max_filesize: int | None = Field(default=None, gt=0)  # bytes; unset: no cap
     header_timeout: float = Field(default=10.0, gt=0, le=600)
     max_connections_per_client: int = Field(default=100, ge=1)
+    max_event_streams: int = Field(default=200, ge=1)
+    max_event_streams_per_client: int = Field(default=20, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -82,6 +82,16 @@ class QueueFull(OfflineTubeError):
         super().__init__(f"The queue is full ({max_queued} tasks waiting); try again later")
 
 
+class TooManyEventStreams(OfflineTubeError):
+    """OFFLINETUBE_MAX_EVENT_STREAMS (or the per-address cap) event streams are open already."""
+
+    status_code = 503
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "30"}
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"{why}; close one or try again later")
+
+
 class MalformedRange(OfflineTubeError):
     """A `Range: bytes=...` header that does not parse (RFC 9110 section 14.1.1)."""
 

@@ -4,20 +4,26 @@ with a bounded history so a client that reconnects with `Last-Event-ID` gets wha
 Event ids are consecutive integers that start at the boot time in microseconds, so they keep
 increasing across restarts and an id from an earlier run is recognised as one (it is older
 than anything this run published) and answered with a snapshot of the current state.
+
+Opening a stream costs work in proportion to the unfinished tasks at most, never to the whole
+library: the all-tasks snapshot lists the unfinished ones (a client reads the rest from the
+paginated listing), read and serialized off the event loop; each event is serialized once,
+whatever the number of streams.
 """
 
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
-from sse_starlette import JSONServerSentEvent
+from sse_starlette import ServerSentEvent
 
 from offlinetube_api.models import Task, TaskStatus
 from offlinetube_api.schemas import TaskPublic
@@ -28,7 +34,13 @@ logger = logging.getLogger(__name__)
 HISTORY_SIZE = 10_000
 SUBSCRIBER_QUEUE_SIZE = 1_000
 
+UNFINISHED = tuple(status for status in TaskStatus if not status.is_final)
+
 EventName = Literal["task", "removed"]
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +48,16 @@ class TaskEvent:
     id: int
     name: EventName
     task_id: str
-    data: dict[str, Any]
+    text: str  # the data as JSON, made once for every stream that sends it
     final: bool  # nothing follows for this task: it reached a final state or was removed
 
-    def to_sse(self, *, with_id: bool = True) -> JSONServerSentEvent:
-        return JSONServerSentEvent(self.data, event=self.name, id=str(self.id) if with_id else None)
+    def to_sse(self, *, with_id: bool = True) -> ServerSentEvent:
+        return ServerSentEvent(self.text, event=self.name, id=str(self.id) if with_id else None)
 
 
 def _task_event(event_id: int, task: Task, present: Callable[[Task], TaskPublic]) -> TaskEvent:
-    data = present(task).model_dump(mode="json")
-    return TaskEvent(event_id, "task", task.id, data, final=task.status.is_final)
+    text = _json(present(task).model_dump(mode="json"))
+    return TaskEvent(event_id, "task", task.id, text, final=task.status.is_final)
 
 
 class Subscriber:
@@ -78,7 +90,7 @@ class Opening:
     them up to `watermark`; `done` when a task stream has nothing left to wait for."""
 
     subscriber: Subscriber
-    backlog: list[JSONServerSentEvent]
+    backlog: Iterable[ServerSentEvent]
     watermark: int
     done: bool
 
@@ -111,7 +123,8 @@ class TaskEvents:
 
     def publish_removed(self, task_id: str) -> None:
         """Called on the event loop right after a task and its files were removed."""
-        self._append(TaskEvent(next(self._ids), "removed", task_id, {"id": task_id}, final=True))
+        removed = TaskEvent(next(self._ids), "removed", task_id, _json({"id": task_id}), True)
+        self._append(removed)
 
     def _append(self, event: TaskEvent) -> None:
         if len(self._history) == self._history.maxlen:
@@ -148,9 +161,6 @@ class TaskEvents:
         missed = itertools.islice(self._history, len(self._history) - behind, None)
         return [event for event in missed if task_id is None or event.task_id == task_id]
 
-    def needs_snapshot(self, last_event_id: int | None) -> bool:
-        return self._missed(last_event_id, None) is None
-
     def nothing_left(self, task: Task, last_event_id: int | None) -> bool:
         """True when a client resuming this task's stream has seen everything there will be."""
         missed = self._missed(last_event_id, task.id)
@@ -160,49 +170,60 @@ class TaskEvents:
 
     # -- subscribing ------------------------------------------------------------------------
 
-    def _snapshot(self, stored: list[Task], task_id: str | None) -> list[TaskEvent]:
-        """The state as of the last published event: what the store said, overridden by
-        anything published meanwhile (newer, or removed)."""
-        events = {task.id: _task_event(self._last_id, task, self._present) for task in stored}
-        newer = self._latest.values() if task_id is None else [self._latest.get(task_id)]
-        for event in newer:
-            if event is not None:
-                events[event.task_id] = event
-        if task_id is None:  # the all-tasks snapshot lists what exists
-            events = {key: event for key, event in events.items() if event.name == "task"}
-        return list(events.values())
-
-    def _subscribe(
-        self, task_id: str | None, last_event_id: int | None, stored: list[Task]
-    ) -> Opening:
-        """Registers a subscriber and says what it must be sent first. Nothing awaits in
-        here, so every event is either in that backlog or, newer, in the subscriber's queue."""
+    def _register(self, task_id: str | None) -> Subscriber:
+        """From here on, every event the subscriber wants is queued for it."""
         subscriber = Subscriber(task_id, self._queue_size)
         self._subscribers.add(subscriber)
-        latest = self._latest.get(task_id) if task_id else None
-        done = task_id is not None and (latest.final if latest else stored[0].status.is_final)
-        missed = self._missed(last_event_id, task_id)
-        if missed is not None:
-            backlog = [event.to_sse() for event in missed]
-            return Opening(subscriber, backlog, self._last_id, done)
-        snapshot = self._snapshot(stored, task_id)
-        if task_id is not None:  # the task's latest event: resuming from it misses nothing
-            return Opening(subscriber, [snapshot[0].to_sse()], self._last_id, done)
-        # Only the last one carries an id, the newest of all: a client cut off halfway through
-        # gets a snapshot again.
-        backlog = [event.to_sse(with_id=False) for event in snapshot]
-        if backlog:
-            backlog[-1].id = str(self._last_id)
-        return Opening(subscriber, backlog, self._last_id, done)
+        return subscriber
 
-    async def _stream(
-        self,
-        task_id: str | None,
-        last_event_id: int | None,
-        stored: list[Task],
-        shutdown: anyio.Event,
-    ) -> AsyncIterator[JSONServerSentEvent]:
-        opening = self._subscribe(task_id, last_event_id, stored)
+    def _task_opening(self, task: Task, last_event_id: int | None) -> Opening:
+        """Registers a subscriber to one task and says what it must be sent first. Nothing
+        awaits in here, so every event is either in that backlog or, newer, in its queue."""
+        subscriber = self._register(task.id)
+        latest = self._latest.get(task.id)
+        done = latest.final if latest else task.status.is_final
+        missed = self._missed(last_event_id, task.id)
+        if missed is not None:
+            return Opening(subscriber, [event.to_sse() for event in missed], self._last_id, done)
+        # The task's latest event (or its stored state, as of now): resuming from it misses
+        # nothing.
+        current = latest or _task_event(self._last_id, task, self._present)
+        return Opening(subscriber, [current.to_sse()], self._last_id, done)
+
+    async def _all_tasks_opening(self, store: TaskStore, last_event_id: int | None) -> Opening:
+        """Registers a subscriber to every task first, then reads what it must be sent before
+        the events queued meanwhile: the events it missed, or the unfinished tasks."""
+        subscriber = self._register(None)
+        watermark = self._last_id
+        missed = self._missed(last_event_id, None)
+        if missed is not None:
+            return Opening(subscriber, (event.to_sse() for event in missed), watermark, False)
+        try:
+            # The store has saved every change published up to the watermark (a change is
+            # saved before it is published), so this reads at least that state; whatever is
+            # published from now on follows in the queue.
+            unfinished = await store.with_status(UNFINISHED)
+            snapshot = (
+                await asyncio.to_thread(self._snapshot, unfinished, watermark) if unfinished else []
+            )
+        except BaseException:
+            self._subscribers.discard(subscriber)
+            raise
+        return Opening(subscriber, snapshot, watermark, False)
+
+    def _snapshot(self, tasks: list[Task], watermark: int) -> list[ServerSentEvent]:
+        """The tasks as events, in a worker thread. Only the last carries an id, the
+        watermark: a client cut off halfway through gets a snapshot again."""
+        snapshot = [
+            _task_event(watermark, task, self._present).to_sse(with_id=False) for task in tasks
+        ]
+        if snapshot:
+            snapshot[-1].id = str(watermark)
+        return snapshot
+
+    async def _follow(
+        self, opening: Opening, task_id: str | None, shutdown: anyio.Event
+    ) -> AsyncGenerator[ServerSentEvent, None]:
         subscriber, sent = opening.subscriber, opening.watermark
         closer = asyncio.create_task(_close_on(shutdown, subscriber))
         try:
@@ -223,23 +244,25 @@ class TaskEvents:
 
     # -- what the routes use ----------------------------------------------------------------
 
-    def task_stream(
+    async def task_stream(
         self, task: Task, last_event_id: int | None, shutdown: anyio.Event
-    ) -> AsyncIterator[JSONServerSentEvent]:
+    ) -> AsyncIterator[ServerSentEvent]:
         """One task's changes: its state first (unless nothing was missed), then each change,
         ending after a final state or a removal, or when `shutdown` is set."""
-        return self._stream(task.id, last_event_id, [task], shutdown)
+        opening = self._task_opening(task, last_event_id)
+        async with contextlib.aclosing(self._follow(opening, task.id, shutdown)) as messages:
+            async for message in messages:
+                yield message
 
     async def all_tasks_stream(
         self, store: TaskStore, last_event_id: int | None, shutdown: anyio.Event
-    ) -> AsyncIterator[JSONServerSentEvent]:
-        """Every task's changes until `shutdown` is set; a snapshot of every task first when
-        the client has missed more than the history holds."""
-        stored: list[Task] = []
-        if self.needs_snapshot(last_event_id):
-            stored = await store.with_status(list(TaskStatus))
-        async for message in self._stream(None, last_event_id, stored, shutdown):
-            yield message
+    ) -> AsyncIterator[ServerSentEvent]:
+        """Every task's changes until `shutdown` is set. A client that missed more than the
+        history holds (a new one too) first gets the unfinished tasks, as they are now."""
+        opening = await self._all_tasks_opening(store, last_event_id)
+        async with contextlib.aclosing(self._follow(opening, None, shutdown)) as messages:
+            async for message in messages:
+                yield message
 
 
 async def _close_on(shutdown: anyio.Event, subscriber: Subscriber) -> None:

@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from offlinetube_api import __version__
 from offlinetube_api.api.auth import AuthPolicy
 from offlinetube_api.api.body_limit import BodySizeLimit
+from offlinetube_api.api.event_stream_limit import EventStreamLimit
 from offlinetube_api.api.nosniff import NoSniff
 from offlinetube_api.api.rate_limit import DownloadRateLimit
 from offlinetube_api.api.router import api_router
@@ -52,6 +53,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.downloads = manager
     app.state.webhooks = notifier
     app.state.download_rate_limit = DownloadRateLimit(settings.rate_limit_per_minute)
+    app.state.event_stream_limit = EventStreamLimit(
+        total=settings.max_event_streams, per_client=settings.max_event_streams_per_client
+    )
     if notifier:
         notifier.start()
     await manager.start()

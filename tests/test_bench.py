@@ -37,5 +37,5 @@ def test_make_bench_quick_writes_every_figure(tmp_path: Path) -> None:
     assert "mode: QUICK" in results
     figures = {int(n) for n in re.findall(r"^\| (\d) \|", results, flags=re.MULTILINE)}
     have_nginx = "nginx: not installed" not in results
-    assert figures == ({1, 2, 3, 4, 5, 6} if have_nginx else {3, 4, 5, 6})
+    assert figures == ({1, 2, 3, 4, 5, 6, 7} if have_nginx else {3, 4, 5, 6, 7})
     assert "## Machine and versions" in results and "## Commands" in results

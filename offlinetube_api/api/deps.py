@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from offlinetube_api.api.event_stream_limit import EventStreamLimit
 from offlinetube_api.config import Settings
 from offlinetube_api.errors import TaskNotFound
 from offlinetube_api.events import TaskEvents
@@ -65,3 +66,11 @@ async def get_video_titles(request: Request) -> VideoTitles:
 
 
 VideoTitlesDep = Annotated[VideoTitles, Depends(get_video_titles)]
+
+
+async def get_event_stream_limit(request: Request) -> EventStreamLimit:
+    limit: EventStreamLimit = request.app.state.event_stream_limit
+    return limit
+
+
+EventStreamLimitDep = Annotated[EventStreamLimit, Depends(get_event_stream_limit)]

@@ -1,14 +1,16 @@
 """Server-Sent Events: live task changes without polling."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.types import Receive, Scope, Send
 
-from offlinetube_api.api.deps import EventsDep, StoreDep, TaskDep
+from offlinetube_api.api.deps import EventsDep, EventStreamLimitDep, StoreDep, TaskDep
+from offlinetube_api.api.event_stream_limit import client_address
 from offlinetube_api.schemas import ErrorMessage
 
 router = APIRouter(prefix="/api", tags=["events"])
@@ -50,7 +52,13 @@ _EVENT_STREAM: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A stream of Server-Sent Events.",
         "content": {"text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE_EVENT}},
-    }
+    },
+    503: {
+        "model": ErrorMessage,
+        "description": "Too many event streams are open, from this address or in all "
+        "(`OFFLINETUBE_MAX_EVENT_STREAMS_PER_CLIENT`, `OFFLINETUBE_MAX_EVENT_STREAMS`); "
+        "`Retry-After` says when to try again.",
+    },
 }
 _TASK_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_EVENT_STREAM,
@@ -79,14 +87,26 @@ def last_event_id(
 LastEventIdDep = Annotated[int | None, Depends(last_event_id)]
 
 
-def _event_stream(
-    stream: AsyncIterator[ServerSentEvent], shutdown: anyio.Event
-) -> EventSourceResponse:
-    """sse-starlette sets `shutdown` when the server stops; the stream then ends by itself
-    within the grace period, so the response is completed rather than cut off."""
-    return EventSourceResponse(
-        stream, shutdown_event=shutdown, shutdown_grace_period=SHUTDOWN_GRACE_S
-    )
+class CountedEventStream(EventSourceResponse):
+    """An event stream that gives its place under the stream cap back when it ends, however
+    it ends. sse-starlette sets `shutdown` when the server stops; the stream then ends by
+    itself within the grace period, so the response is completed rather than cut off."""
+
+    def __init__(
+        self,
+        stream: AsyncIterator[ServerSentEvent],
+        *,
+        shutdown: anyio.Event,
+        release: Callable[[], None],
+    ) -> None:
+        super().__init__(stream, shutdown_event=shutdown, shutdown_grace_period=SHUTDOWN_GRACE_S)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
 
 
 @router.get(
@@ -98,12 +118,20 @@ def _event_stream(
     "error); the stream ends after `completed`, `failed` or `cancelled`, or after `removed`."
     + _RESUMING,
 )
-async def task_events(task: TaskDep, events: EventsDep, resume_from: LastEventIdDep) -> Response:
+async def task_events(
+    request: Request,
+    task: TaskDep,
+    events: EventsDep,
+    resume_from: LastEventIdDep,
+    limit: EventStreamLimitDep,
+) -> Response:
     if events.nothing_left(task, resume_from):
         # 204 is what tells a browser EventSource to stop reconnecting.
         return Response(status_code=status.HTTP_204_NO_CONTENT)
+    release = limit.open(client_address(request))  # last: nothing can fail after it
     shutdown = anyio.Event()
-    return _event_stream(events.task_stream(task, resume_from, shutdown), shutdown)
+    stream = events.task_stream(task, resume_from, shutdown)
+    return CountedEventStream(stream, shutdown=shutdown, release=release)
 
 
 @router.get(
@@ -112,10 +140,18 @@ async def task_events(task: TaskDep, events: EventsDep, resume_from: LastEventId
     response_class=EventSourceResponse,
     responses=_EVENT_STREAM,
     description="Every task's changes as they happen, without end; a comment line every 15 "
-    "seconds keeps proxies from closing the connection." + _RESUMING,
+    "seconds keeps proxies from closing the connection." + _RESUMING + " Here the current "
+    "state is the unfinished tasks (`queued`, `downloading`, `processing`); the library itself "
+    "comes from `GET /api/downloads`.",
 )
 async def all_events(
-    store: StoreDep, events: EventsDep, resume_from: LastEventIdDep
+    request: Request,
+    store: StoreDep,
+    events: EventsDep,
+    resume_from: LastEventIdDep,
+    limit: EventStreamLimitDep,
 ) -> EventSourceResponse:
+    release = limit.open(client_address(request))  # last: nothing can fail after it
     shutdown = anyio.Event()
-    return _event_stream(events.all_tasks_stream(store, resume_from, shutdown), shutdown)
+    stream = events.all_tasks_stream(store, resume_from, shutdown)
+    return CountedEventStream(stream, shutdown=shutdown, release=release)

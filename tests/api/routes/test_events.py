@@ -174,7 +174,8 @@ def test_all_events_stream_sees_every_task(service: RunningService, site: Fixtur
 def test_all_events_with_a_lost_id_starts_with_a_snapshot(
     service: RunningService, site: FixtureSite
 ) -> None:
-    done = service.download_and_wait(site.page_url(video=site.url("/media/clip.mp4")))
+    running = service.download(slow_page(site, 4_000))
+    service.wait_for_status(running["id"], "downloading")
     events: Events = []
 
     async def scenario(client: httpx.AsyncClient) -> None:
@@ -184,7 +185,7 @@ def test_all_events_with_a_lost_id_starts_with_a_snapshot(
 
     run(scenario, service)
 
-    assert [(event.event, data(event)) for event in events] == [("task", done)]
+    assert [(event.event, data(event)["id"]) for event in events] == [("task", running["id"])]
     assert int(events[0].id) > 12345
 
 
