@@ -184,7 +184,7 @@ class TaskEvents:
         done = latest.final if latest else task.status.is_final
         missed = self._missed(last_event_id, task.id)
         if missed is not None:
-            return Opening(subscriber, [event.to_sse() for event in missed], self._last_id, done)
+            return Opening(subscriber, (event.to_sse() for event in missed), self._last_id, done)
         # The task's latest event (or its stored state, as of now): resuming from it misses
         # nothing.
         current = latest or _task_event(self._last_id, task, self._present)
