@@ -107,10 +107,11 @@ class DownloadChecks:
         elif status.get("status") == "finished":
             self._refuse_playlist(status.get("filename"))
         elif status.get("status") == "downloading":
-            self._bytes_by_file[str(status.get("filename"))] = status.get("downloaded_bytes") or 0
+            this_file = status.get("downloaded_bytes") or 0
+            self._bytes_by_file[str(status.get("filename"))] = this_file
             total = status.get("total_bytes") or status.get("total_bytes_estimate")
             self._check_size(total)
-            self._check_disk(total)
+            self._check_disk(max(int(total or 0) - this_file, 0))
 
     def _check_size(self, total: float | None) -> None:
         if self._max_filesize is None:
@@ -122,12 +123,12 @@ class DownloadChecks:
                 f"OFFLINETUBE_MAX_FILESIZE is {format_bytes(self._max_filesize)}"
             )
 
-    def _check_disk(self, total: float | None) -> None:
+    def _check_disk(self, remaining: int) -> None:
+        """`remaining`: bytes of the current file still to come, 0 when its size is unknown."""
         downloaded = sum(self._bytes_by_file.values())
         if downloaded < self._next_disk_check:
             return
         self._next_disk_check = downloaded + DISK_CHECK_INTERVAL_BYTES
-        remaining = max(int(total or 0) - downloaded, 0)
         check_space(self._free_bytes(self._folder), remaining, self._min_free_bytes)
 
     @staticmethod

@@ -77,6 +77,14 @@ def test_free_space_is_read_again_only_every_64_kib() -> None:
     assert len(reads) == 4
 
 
+def test_the_second_part_of_a_merged_format_is_judged_by_what_it_still_needs() -> None:
+    checks = _checks(free=[10 * MiB], reserve=8 * MiB)
+    checks(_downloading("v.f1.mp4", 5 * MiB, total=5 * MiB))
+
+    with pytest.raises(NotEnoughSpace, match=r"needs about 2\.50MiB more"):
+        checks(_downloading("v.f2.m4a", 512 * 1024, total=3 * MiB))
+
+
 def test_size_cap_counts_every_part_of_a_merged_format() -> None:
     checks = _checks(free=[100 * MiB], max_filesize=3 * MiB)
     checks(_downloading("v.f1.mp4", 2 * MiB))
