@@ -39,9 +39,12 @@ class TaskLedger:
                 self._notifier.notify(task)
         return task
 
-    async def delete(self, task_id: str) -> None:
-        await self._store.delete(task_id)
-        self._events.publish_removed(task_id)
+    async def delete(self, task_id: str) -> bool:
+        """False if the task was already gone: then nothing is published."""
+        deleted = await self._store.delete(task_id)
+        if deleted:
+            self._events.publish_removed(task_id)
+        return deleted
 
 
 def now() -> datetime:

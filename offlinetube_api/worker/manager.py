@@ -8,7 +8,7 @@ from typing import Protocol
 
 from offlinetube_api import media
 from offlinetube_api.config import Settings, TranscodeMode
-from offlinetube_api.errors import PlaylistNotFound, QueueFull, TaskConflict
+from offlinetube_api.errors import PlaylistNotFound, QueueFull, TaskConflict, TaskNotFound
 from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import FfmpegBinary
 from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
@@ -109,7 +109,10 @@ class DownloadManager:
         if task.status.is_final:
             raise TaskConflict(f"Task {task_id!r} is already {task.status}; nothing to cancel")
         await self._stop(task_id, StopReason.CANCEL)
-        return await self._ledger.get(task_id)
+        stopped = await self._ledger.get(task_id)
+        if stopped.status is TaskStatus.COMPLETED:  # it finished before the stop reached it
+            raise TaskConflict(f"Task {task_id!r} completed before it could be cancelled")
+        return stopped
 
     async def retry(self, task_id: str) -> Task:
         task = await self._ledger.get(task_id)
@@ -146,7 +149,9 @@ class DownloadManager:
             self._settings.thumbnails_dir,
             task_id,
         )
-        await self._ledger.delete(task_id)
+        # Of two removals at once, both get this far; the record goes only once.
+        if not await self._ledger.delete(task_id):
+            raise TaskNotFound(task_id)
 
     def queue_info(self) -> QueueInfo:
         return QueueInfo(
@@ -215,7 +220,10 @@ class DownloadManager:
                     finished_at=now(),
                 )
             finally:
-                del self._running[task_id]
+                # A playlist's first task is queued again from inside its own run, and another
+                # worker may have taken it (and registered itself) already.
+                if self._running.get(task_id) is running:
+                    del self._running[task_id]
                 running.done.set()
 
     # -- one download -----------------------------------------------------------------------

@@ -72,14 +72,15 @@ class OutcomeRecorder:
     ) -> None:
         if stop_reason is StopReason.REMOVE:
             return
-        if stop_reason is StopReason.SHUTDOWN:
+        if isinstance(outcome, Finished):
+            # The files are in place: a stop that came after them does not undo the download.
+            await self._complete(task.id, outcome)
+        elif stop_reason is StopReason.SHUTDOWN:
             await self._ledger.save(
                 task.id, **fresh_attempt(TaskStatus.QUEUED), attempts=task.attempts
             )
         elif stop_reason is StopReason.CANCEL:
-            await self._ledger.save(task.id, **cancelled())
-        elif isinstance(outcome, Finished):
-            await self._complete(task.id, outcome)
+            await self._cancel(task.id)
         elif isinstance(outcome, PlaylistFound):
             await self._expand_playlist(task, outcome)
         else:
@@ -87,6 +88,17 @@ class OutcomeRecorder:
                 f"download process exited unexpectedly (exit code {exit_code})"
             )
             await self._fail(task, failure)
+
+    async def _cancel(self, task_id: str) -> None:
+        """The process may have moved the video and thumbnail to their final names before it
+        was killed; a cancelled task keeps nothing, so they go before anyone sees it cancelled."""
+        await asyncio.to_thread(
+            media.remove_task_files,
+            self._settings.downloads_dir,
+            self._settings.thumbnails_dir,
+            task_id,
+        )
+        await self._ledger.save(task_id, **cancelled())
 
     async def _complete(self, task_id: str, finished: Finished) -> None:
         thumbnail = await asyncio.to_thread(
