@@ -1,10 +1,13 @@
-"""`offlinetube-api` / `python -m offlinetube_api`: start the server, or manage API keys."""
+"""`offlinetube-api` / `python -m offlinetube_api`: start the server, manage API keys, back up
+the database or rebuild it from the library on disk."""
 
 import argparse
+import asyncio
 import ipaddress
 import logging
 import socket
 import sys
+from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
@@ -12,9 +15,12 @@ from pydantic_core import ErrorDetails
 
 from offlinetube_api import __version__
 from offlinetube_api.config import Settings
+from offlinetube_api.library import RebuildReport, rebuild
 from offlinetube_api.main import create_app
 from offlinetube_api.security.keys import KeyStore, Scope
 from offlinetube_api.server import guarded_http_protocol
+from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.store_upkeep import DatabaseUnusable, backup_database, check_database
 
 OPEN_ON_NETWORK = """Refusing to listen on {host} with no API key: anyone on the network could
 download, stream and delete. Either create a key first:
@@ -31,10 +37,27 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+DAMAGED_DATABASE = """{problem}. Restore a backup over it (made with \
+`offlinetube-api backup <file>`), or move it aside and run `offlinetube-api rebuild` to restore \
+the library from the files in {downloads}."""
+
+
+def _refuse_unusable_database(settings: Settings) -> None:
+    """One line and exit code 2, instead of a service that starts and then fails every write."""
+    try:
+        check_database(settings.database_path)
+    except DatabaseUnusable as exc:
+        print(
+            DAMAGED_DATABASE.format(problem=exc, downloads=settings.downloads_dir), file=sys.stderr
+        )
+        sys.exit(2)
+
+
 def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    _refuse_unusable_database(settings)
     keys = KeyStore(settings.database_path)
     if settings.auth is None and not _is_loopback(settings.host) and not keys.any_active():
         sys.exit(OPEN_ON_NETWORK.format(host=settings.host))
@@ -66,6 +89,37 @@ def manage_keys(settings: Settings, args: argparse.Namespace) -> None:
         sys.exit(f"no active key with id {args.key_id!r}")
 
 
+def backup(settings: Settings, target: Path) -> None:
+    try:
+        tasks = backup_database(settings.database_path, target)
+    except (DatabaseUnusable, ValueError) as exc:
+        sys.exit(str(exc))
+    print(f"backed up {tasks} tasks from {settings.database_path} to {target}")
+
+
+async def _rebuild(settings: Settings) -> RebuildReport:
+    store = SqliteTaskStore(settings.database_path)
+    await store.open()
+    try:
+        return await rebuild(
+            store, downloads_dir=settings.downloads_dir, thumbnails_dir=settings.thumbnails_dir
+        )
+    finally:
+        await store.close()
+
+
+def rebuild_library(settings: Settings) -> None:
+    _refuse_unusable_database(settings)
+    settings.create_folders()
+    report = asyncio.run(_rebuild(settings))
+    for reason in report.skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    print(
+        f"restored {len(report.restored)} tasks from {settings.downloads_dir}; "
+        f"{report.already_known} were already in {settings.database_path}"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="offlinetube-api", description="OfflineTube API server")
     parser.add_argument("--version", action="version", version=__version__)
@@ -79,6 +133,13 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_parser("list", help="list keys (never their secrets)")
     revoke = actions.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
+    backup = commands.add_parser(
+        "backup", help="copy the database to a file, safely while the service runs"
+    )
+    backup.add_argument("file", type=Path, help="where the copy goes (replaced if it exists)")
+    commands.add_parser(
+        "rebuild", help="restore finished tasks missing from the database from the files on disk"
+    )
     return parser
 
 
@@ -100,6 +161,10 @@ def main(argv: list[str] | None = None) -> None:
     settings = _settings()
     if args.command == "keys":
         manage_keys(settings, args)
+    elif args.command == "backup":
+        backup(settings, args.file)
+    elif args.command == "rebuild":
+        rebuild_library(settings)
     else:
         serve(settings)
 

@@ -112,6 +112,15 @@ class RangeNotSatisfiable(OfflineTubeError):
         return {"Content-Range": f"bytes */{self.size}"}
 
 
+class StoreUnavailable(OfflineTubeError):
+    """The database failed (damaged, read-only, disk full); `/api/health` says so too."""
+
+    status_code = 503
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The database failed ({reason}); see /api/health")
+
+
 def error_response(exc: OfflineTubeError) -> JSONResponse:
     return JSONResponse(
         {"detail": exc.detail}, status_code=exc.status_code, headers=exc.response_headers()

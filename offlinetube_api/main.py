@@ -19,6 +19,7 @@ from offlinetube_api.config import Settings
 from offlinetube_api.errors import install_error_handlers
 from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import locate_ffmpeg
+from offlinetube_api.library import warn_if_library_is_orphaned
 from offlinetube_api.security.keys import KeyStore
 from offlinetube_api.security.signing import MediaSigner, load_or_create_secret
 from offlinetube_api.store import SqliteTaskStore
@@ -41,6 +42,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.thumbnail_cache = ThumbnailCache(settings.thumbnails_dir)
     store = SqliteTaskStore(settings.database_path)
     await store.open()
+    await warn_if_library_is_orphaned(
+        store, database=settings.database_path, downloads_dir=settings.downloads_dir
+    )
     auth = app.state.auth = await asyncio.to_thread(_auth_policy, settings)
     events = TaskEvents(present=auth.present)
     notifier = _webhook_notifier(settings)

@@ -43,6 +43,8 @@ _SUBTITLES_FILENAME = re.compile(
 )
 
 PARTIAL_FOLDER = ".incomplete"
+# Sidecars: `<downloads>/.meta/<task_id>.json`. Not a video name, so never streamed.
+METADATA_FOLDER = ".meta"
 
 # Bytes of a title in a download name: with the extension it stays under the 255 bytes that
 # common file systems allow.
@@ -142,6 +144,22 @@ def partial_dir(downloads_dir: Path, task_id: str) -> Path:
     return downloads_dir / PARTIAL_FOLDER / task_id
 
 
+def sidecar_path(downloads_dir: Path, task_id: str) -> Path:
+    """Where a finished task's metadata is kept beside its video, for `rebuild`."""
+    return downloads_dir / METADATA_FOLDER / f"{task_id}.json"
+
+
+def sidecar_paths(downloads_dir: Path) -> list[Path]:
+    """Every sidecar whose name is a task id."""
+    found = (downloads_dir / METADATA_FOLDER).glob("*.json")
+    return sorted(path for path in found if is_task_id(path.stem))
+
+
+def count_videos(downloads_dir: Path) -> int:
+    """Finished videos in the folder (files named `video__<task_id>.<ext>`)."""
+    return sum(1 for path in downloads_dir.glob("video__*") if video_media_type(path.name))
+
+
 def local_thumbnail_name(thumbnails_dir: Path, task_id: str) -> str | None:
     found = find_thumbnail(thumbnails_dir, task_id)
     return found.path.name if found else None
@@ -157,12 +175,16 @@ def remove_all_partial_files(downloads_dir: Path) -> None:
 
 
 def remove_task_files(downloads_dir: Path, thumbnails_dir: Path, task_id: str) -> list[Path]:
-    """Delete everything a task left on disk: video, partial files and thumbnails in any
-    format. Files already gone are fine. Returns what was deleted."""
+    """Delete everything a task left on disk: video, partial files, thumbnails in any
+    format and its metadata sidecar. Files already gone are fine. Returns what was deleted."""
     if not is_task_id(task_id):
         return []
     remove_partial_files(downloads_dir, task_id)
-    doomed = [*downloads_dir.glob(f"{video_stem(task_id)}.*"), *thumbnails_dir.glob(f"{task_id}.*")]
+    doomed = [
+        *downloads_dir.glob(f"{video_stem(task_id)}.*"),
+        *thumbnails_dir.glob(f"{task_id}.*"),
+        sidecar_path(downloads_dir, task_id),
+    ]
     removed = []
     for path in doomed:
         try:

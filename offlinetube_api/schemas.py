@@ -240,6 +240,14 @@ class QueueInfo(BaseModel):
     max_concurrent: int
 
 
+class DatabaseHealth(BaseModel):
+    ok: bool = Field(
+        description="False once the database failed: damaged (until a restart), or refusing "
+        "writes (read-only, full; until a write succeeds again)."
+    )
+    error: str | None = Field(description="SQLite's message for that failure.")
+
+
 class Health(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -251,17 +259,19 @@ class Health(BaseModel):
                     "ffmpeg": {"path": "/usr/bin/ffmpeg", "source": "path", "version": "5.1.6"},
                     "queue": {"queued": 2, "running": 3, "max_concurrent": 3},
                     "disk_free_bytes": 85391659008,
+                    "database": {"ok": True, "error": None},
                 }
             ]
         }
     )
 
-    status: str = "ok"
+    status: str = Field(default="ok", description="`ok`, or `degraded` when a part fails.")
     version: str
     yt_dlp_version: str
     ffmpeg: FfmpegInfo
     queue: QueueInfo
     disk_free_bytes: int
+    database: DatabaseHealth
 
 
 class ErrorMessage(BaseModel):

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,9 +12,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from offlinetube_api.errors import StoreUnavailable
 from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 _COLUMNS = tuple(field.name for field in fields(Task))
 _DATETIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at"})
@@ -142,6 +145,11 @@ class TaskStore(Protocol):
 
     async def close(self) -> None: ...
 
+    @property
+    def failure(self) -> str | None:
+        """Why the database last failed, or None while it works."""
+        ...
+
 
 def _to_row_value(column: str, value: Any) -> Any:
     if column in _LIST_COLUMNS:
@@ -177,10 +185,33 @@ class SqliteTaskStore:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-store")
         self._connection: sqlite3.Connection | None = None
+        self._damage: str | None = None  # the file is malformed: stays until a restart
+        self._trouble: str | None = None  # read-only, full, locked: until a write succeeds
+
+    @property
+    def failure(self) -> str | None:
+        return self._damage or self._trouble
 
     async def _run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs `call` on the store's thread. A database that fails (damaged, read-only,
+        full) is remembered for the health route and answered as StoreUnavailable, a 503,
+        rather than a bare 500."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: call(self._connect()))
+        try:
+            return await loop.run_in_executor(self._executor, lambda: call(self._connect()))
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            raise  # the caller's mistake, not the database's
+        except sqlite3.OperationalError as exc:
+            self._trouble = str(exc)
+            raise StoreUnavailable(str(exc)) from exc
+        except sqlite3.DatabaseError as exc:
+            self._damage = str(exc)
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def _write(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        result = await self._run(call)
+        self._trouble = None
+        return result
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -202,7 +233,7 @@ class SqliteTaskStore:
         placeholders = ", ".join("?" for _ in _COLUMNS)
         sql = f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({placeholders})"
         values = [_to_row_value(column, getattr(task, column)) for column in _COLUMNS]
-        await self._run(lambda db: db.execute(sql, values))
+        await self._write(lambda db: db.execute(sql, values))
 
     async def get(self, task_id: str) -> Task | None:
         def query(db: sqlite3.Connection) -> Task | None:
@@ -253,7 +284,7 @@ class SqliteTaskStore:
             ).fetchone()
             return _task_from_row(row) if row else None
 
-        return await self._run(query)
+        return await self._write(query)
 
     async def find_same_download(
         self, *, url: str, format: str | None, audio_format: AudioFormat | None
@@ -279,7 +310,7 @@ class SqliteTaskStore:
         return await self._run(query)
 
     async def delete(self, task_id: str) -> bool:
-        cursor = await self._run(
+        cursor = await self._write(
             lambda db: db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
         )
         return cursor.rowcount > 0
@@ -287,8 +318,14 @@ class SqliteTaskStore:
     async def close(self) -> None:
         def close_connection(_: sqlite3.Connection) -> None:
             if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+                try:
+                    # Everything into the main file, so a copy of that file alone is complete.
+                    self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.DatabaseError as exc:
+                    logger.warning("could not checkpoint %s at close: %s", self._path, exc)
+                finally:
+                    self._connection.close()
+                    self._connection = None
 
         if self._connection is not None:
             await self._run(close_connection)

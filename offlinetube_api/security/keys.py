@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -68,15 +70,21 @@ class KeyStore:
         self._database = database
         self._schema_ready = False
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one call, closed after it: `with sqlite3.connect()` alone only
+        commits, and a leaked handle would keep the WAL from being checkpointed at exit."""
         if not self._schema_ready:  # once per store, not on every request's key check
             self._database.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self._database, isolation_level=None, timeout=5)
-        connection.row_factory = sqlite3.Row
-        if not self._schema_ready:
-            connection.executescript(_SCHEMA)
-            self._schema_ready = True
-        return connection
+        try:
+            connection.row_factory = sqlite3.Row
+            if not self._schema_ready:
+                connection.executescript(_SCHEMA)
+                self._schema_ready = True
+            yield connection
+        finally:
+            connection.close()
 
     def create(self, *, name: str, scope: Scope) -> tuple[ApiKey, str]:
         """The new key and its full text, which is never stored and cannot be shown again."""

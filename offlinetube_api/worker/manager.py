@@ -2,13 +2,20 @@
 playlists, recovery after a crash and a clean shutdown."""
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Protocol
 
 from offlinetube_api import media
 from offlinetube_api.config import Settings, TranscodeMode
-from offlinetube_api.errors import PlaylistNotFound, QueueFull, TaskConflict, TaskNotFound
+from offlinetube_api.errors import (
+    PlaylistNotFound,
+    QueueFull,
+    StoreUnavailable,
+    TaskConflict,
+    TaskNotFound,
+)
 from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import FfmpegBinary
 from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
@@ -212,13 +219,15 @@ class DownloadManager:
                 await self._run(task_id, running)
             except Exception:  # one broken task must not take a worker with it
                 logger.exception("task %s failed inside the manager", task_id)
-                await self._ledger.save(
-                    task_id,
-                    status=TaskStatus.FAILED,
-                    error="internal error",
-                    error_kind=ErrorKind.UNKNOWN,
-                    finished_at=now(),
-                )
+                # A failing database fails this save too; the health route reports it.
+                with contextlib.suppress(StoreUnavailable):
+                    await self._ledger.save(
+                        task_id,
+                        status=TaskStatus.FAILED,
+                        error="internal error",
+                        error_kind=ErrorKind.UNKNOWN,
+                        finished_at=now(),
+                    )
             finally:
                 # A playlist's first task is queued again from inside its own run, and another
                 # worker may have taken it (and registered itself) already.

@@ -5,7 +5,7 @@ import asyncio
 import logging
 from enum import Enum, auto
 
-from offlinetube_api import media
+from offlinetube_api import library, media
 from offlinetube_api.config import Settings
 from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
 from offlinetube_api.worker.ledger import (
@@ -104,7 +104,7 @@ class OutcomeRecorder:
         thumbnail = await asyncio.to_thread(
             media.local_thumbnail_name, self._settings.thumbnails_dir, task_id
         )
-        await self._ledger.save(
+        completed = await self._ledger.save(
             task_id,
             status=TaskStatus.COMPLETED,
             progress=100.0,
@@ -124,6 +124,8 @@ class OutcomeRecorder:
             finished_at=now(),
             **({"duration": finished.duration} if finished.duration else {}),
         )
+        if completed is not None:
+            await asyncio.to_thread(library.write_sidecar, self._settings.downloads_dir, completed)
 
     async def _fail(self, task: Task, failure: Failed) -> None:
         tries = task.attempts + 1

@@ -5,8 +5,8 @@ from importlib.metadata import version
 from fastapi import APIRouter
 
 from offlinetube_api import __version__
-from offlinetube_api.api.deps import DownloadsDep, FfmpegDep, SettingsDep
-from offlinetube_api.schemas import FfmpegInfo, Health
+from offlinetube_api.api.deps import DownloadsDep, FfmpegDep, SettingsDep, StoreDep
+from offlinetube_api.schemas import DatabaseHealth, FfmpegInfo, Health
 
 router = APIRouter(prefix="/api", tags=["health"])
 
@@ -19,11 +19,17 @@ def _ytdlp_version() -> str:
 
 
 @router.get("/health", response_model=Health)
-async def health(settings: SettingsDep, downloads: DownloadsDep, ffmpeg: FfmpegDep) -> Health:
-    """Liveness, versions, the ffmpeg in use, the queue and free disk space."""
+async def health(
+    settings: SettingsDep, downloads: DownloadsDep, ffmpeg: FfmpegDep, store: StoreDep
+) -> Health:
+    """Liveness, versions, the ffmpeg in use, the queue, free disk space and whether the
+    database works; `status` is `degraded` when it does not."""
     # On the event loop on purpose: statvfs of a local folder takes microseconds, and a hop to
     # the thread pool is what made this slow while downloads kept the two cores busy.
+    failure = store.failure
     return Health(
+        status="ok" if failure is None else "degraded",
+        database=DatabaseHealth(ok=failure is None, error=failure),
         version=__version__,
         yt_dlp_version=_ytdlp_version(),
         ffmpeg=FfmpegInfo(path=ffmpeg.path, source=ffmpeg.source, version=ffmpeg.version),

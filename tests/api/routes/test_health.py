@@ -17,9 +17,10 @@ def test_health_reports_status_versions_and_free_disk(service: RunningService) -
     assert response.headers["content-type"] == "application/json"
     health = response.json()
     assert set(health) == {
-        "status", "version", "yt_dlp_version", "ffmpeg", "queue", "disk_free_bytes"
+        "status", "version", "yt_dlp_version", "ffmpeg", "queue", "disk_free_bytes", "database"
     }  # fmt: skip
     assert health["status"] == "ok"
+    assert health["database"] == {"ok": True, "error": None}
     assert health["version"] == __version__
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", health["version"])
     assert health["yt_dlp_version"] == version("yt-dlp")

@@ -1,0 +1,91 @@
+"""The library on disk can stand without the database: each finished video keeps a metadata
+sidecar (the task as JSON), from which `offlinetube-api rebuild` restores lost tasks."""
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+from offlinetube_api import media
+from offlinetube_api.models import Task, TaskStatus
+from offlinetube_api.store import TaskStore
+
+logger = logging.getLogger(__name__)
+
+_TASK_JSON = TypeAdapter(Task)
+
+
+def write_sidecar(downloads_dir: Path, task: Task) -> None:
+    """Saves `task` as `<downloads>/.meta/<id>.json`, replacing any older one in one step."""
+    path = media.sidecar_path(downloads_dir, task.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(_TASK_JSON.dump_json(task, indent=1))
+    os.replace(partial, path)
+
+
+def read_sidecar(path: Path) -> Task | None:
+    """The task saved in `path`, or None when it is unreadable or not a finished task."""
+    try:
+        task = _TASK_JSON.validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        logger.warning("ignoring metadata file %s: %s", path, exc)
+        return None
+    if task.status is not TaskStatus.COMPLETED or path.stem != task.id or not task.filename:
+        logger.warning("ignoring metadata file %s: not a finished task of that id", path)
+        return None
+    return task
+
+
+@dataclass
+class RebuildReport:
+    restored: list[str] = field(default_factory=list)  # task ids
+    already_known: int = 0
+    skipped: list[str] = field(default_factory=list)  # why, one line each
+
+
+async def rebuild(store: TaskStore, *, downloads_dir: Path, thumbnails_dir: Path) -> RebuildReport:
+    """Adds to `store` every finished task whose sidecar and video are on disk and that the
+    store does not know, oldest first, with the thumbnail and subtitles found beside it."""
+    report = RebuildReport()
+    found = [read_sidecar(path) for path in media.sidecar_paths(downloads_dir)]
+    for task in sorted(filter(None, found), key=lambda task: task.created_at):
+        if await store.get(task.id) is not None:
+            report.already_known += 1
+        elif task.filename is None or not (downloads_dir / task.filename).is_file():
+            report.skipped.append(f"{task.id}: its video {task.filename} is gone")
+        else:
+            await store.add(_as_found_on_disk(task, downloads_dir, thumbnails_dir))
+            report.restored.append(task.id)
+    return report
+
+
+def _as_found_on_disk(task: Task, downloads_dir: Path, thumbnails_dir: Path) -> Task:
+    subtitles = tuple(name for name in task.subtitle_files if (downloads_dir / name).is_file())
+    return replace(
+        task,
+        thumbnail_file=media.local_thumbnail_name(thumbnails_dir, task.id),
+        subtitle_files=subtitles,
+    )
+
+
+async def warn_if_library_is_orphaned(
+    store: TaskStore, *, database: Path, downloads_dir: Path
+) -> None:
+    """A WARNING when the database holds no task but the downloads folder holds videos: the
+    database was probably lost or replaced, and `rebuild` can bring the library back."""
+    _, total = await store.page(status=None, limit=1, offset=0)
+    if total:
+        return
+    videos = await asyncio.to_thread(media.count_videos, downloads_dir)
+    if videos:
+        logger.warning(
+            "The database %s holds no tasks, but %s holds %d videos: if the database was "
+            "lost, run `offlinetube-api rebuild` to restore them from their metadata files",
+            database,
+            downloads_dir,
+            videos,
+        )

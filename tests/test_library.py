@@ -1,0 +1,144 @@
+"""The library on disk outlives its database: metadata sidecars, `offlinetube-api rebuild`, and
+a warning when the database is empty but the folders are not."""
+
+import json
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.cli import Installation
+from tests.fixtures.service import RunningService, start_service, wait_until
+from tests.fixtures.site import FixtureSite
+
+
+@pytest.fixture
+def installation(tmp_path: Path) -> Iterator[Installation]:
+    made = Installation(tmp_path / "install")
+    made.root.mkdir()
+    yield made
+    made.stop()
+
+
+def subtitled_url(site: FixtureSite) -> str:
+    return site.url(
+        f"/html5?video={site.url('/media/clip.mp4')}&lang=en&subs={site.url('/media/subs.en.vtt')}"
+    )
+
+
+def finish(client: httpx.Client, url: str, **extra: Any) -> dict[str, Any]:
+    response = client.post("/api/download", json={"url": url, "force": True, **extra})
+    task_id = response.json()["id"]
+
+    def done() -> dict[str, Any] | None:
+        task: dict[str, Any] = client.get(f"/api/downloads/{task_id}").json()
+        return task if task["status"] in ("completed", "failed") else None
+
+    task: dict[str, Any] = wait_until(done, what="the download")
+    assert task["status"] == "completed", task["error"]
+    return task
+
+
+def delete_database(installation: Installation) -> None:
+    for path in installation.database.parent.glob("offlinetube.sqlite3*"):
+        path.unlink()
+
+
+def listing(client: httpx.Client) -> dict[str, dict[str, Any]]:
+    return {task["id"]: task for task in client.get("/api/downloads").json()}
+
+
+def assert_restored(client: httpx.Client, before: dict[str, Any]) -> None:
+    after = client.get(f"/api/downloads/{before['id']}").json()
+    assert after == before
+    assert client.get(after["stream_url"]).status_code == 200
+    if after["thumbnail"]:
+        assert client.get(after["thumbnail"]).status_code == 200
+    for subtitle in after["subtitles"]:
+        assert client.get(subtitle["url"]).status_code == 200
+
+
+def test_deleted_database_warns_at_start_and_rebuild_restores_the_library(
+    installation: Installation, site: FixtureSite
+) -> None:
+    client = installation.start()
+    with_thumbnail = finish(
+        client, site.page_url(video=site.url("/media/clip.mp4"), thumb=site.url("/media/thumb.png"))
+    )
+    with_subtitles = finish(client, subtitled_url(site), subtitles=["en"], title="Mine")
+    installation.terminate()
+    delete_database(installation)
+
+    client = installation.start()
+
+    assert listing(client) == {}
+    warning = "holds no tasks, but" in installation.log.read_text()
+    assert warning and "offlinetube-api rebuild" in installation.log.read_text()
+    installation.terminate()
+
+    rebuilt = installation.command("rebuild")
+
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.strip().startswith("restored 2 tasks from")
+    client = installation.start()
+    assert list(listing(client)) == [with_subtitles["id"], with_thumbnail["id"]]  # newest first
+    assert_restored(client, with_thumbnail)
+    assert_restored(client, with_subtitles)
+
+
+def test_rebuild_after_restoring_an_old_backup_adds_only_what_it_lacks(
+    installation: Installation, site: FixtureSite, tmp_path: Path
+) -> None:
+    client = installation.start()
+    old = finish(client, site.page_url(video=site.url("/media/clip.mp4")))
+    assert installation.command("backup", str(tmp_path / "old.sqlite3")).returncode == 0
+    new = finish(client, subtitled_url(site), subtitles=["en"])
+    installation.terminate()
+    shutil.copyfile(tmp_path / "old.sqlite3", installation.database)
+
+    rebuilt = installation.command("rebuild")
+
+    assert rebuilt.stdout.strip().endswith(f"1 were already in {installation.database}")
+    assert rebuilt.stdout.startswith("restored 1 tasks")
+    client = installation.start()
+    assert set(listing(client)) == {old["id"], new["id"]}
+    assert_restored(client, new)
+
+
+def sidecar(service: RunningService, task_id: str) -> Path:
+    return Path(service.settings.downloads_dir) / ".meta" / f"{task_id}.json"
+
+
+def test_finished_download_keeps_a_sidecar_that_is_never_served_and_goes_with_removal(
+    service: RunningService, site: FixtureSite
+) -> None:
+    task = service.download_and_wait(site.page_url(video=site.url("/media/clip.mp4")))
+    saved = json.loads(sidecar(service, task["id"]).read_text())
+    assert (saved["id"], saved["status"], saved["filename"]) == (
+        task["id"],
+        "completed",
+        task["filename"],
+    )
+    for path in (f".meta/{task['id']}.json", f".meta%2F{task['id']}.json", f"{task['id']}.json"):
+        assert service.client.get(f"/api/stream/{path}").status_code == 404
+
+    assert service.client.delete(f"/api/downloads/{task['id']}/remove").status_code == 200
+
+    assert not sidecar(service, task["id"]).exists()
+
+
+def test_no_warning_when_the_database_knows_the_library(
+    service: RunningService, site: FixtureSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    service.download_and_wait(site.page_url(video=site.url("/media/clip.mp4")))
+    service.stop()
+    caplog.set_level(logging.WARNING, logger="offlinetube_api")
+
+    again = start_service(Path(service.settings.data_dir).parent)
+    again.stop()
+
+    assert "holds no tasks" not in caplog.text
