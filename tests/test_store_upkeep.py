@@ -16,6 +16,7 @@ import pytest
 from offlinetube_api.models import Task, TaskStatus
 from offlinetube_api.security.keys import KeyStore, Scope
 from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.store_upkeep import check_database
 from tests.fixtures.cli import Installation
 from tests.fixtures.service import ServiceFactory, wait_until
 from tests.fixtures.site import FixtureSite
@@ -231,3 +232,14 @@ def test_key_checks_leave_no_database_handle_open(
     # The task store's connection, and at most one descriptor SQLite keeps from a closed
     # connection while another holds a lock on the file (it reuses it for the next open).
     assert counts[0] == counts[-1] <= 2
+
+
+def test_integrity_check_out_of_time_is_logged_and_the_start_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "offlinetube.sqlite3"
+    fill_database(database, tasks=500)
+
+    check_database(database, budget_s=0)
+
+    assert "integrity check of" in caplog.text and "stopped after 0 s" in caplog.text
