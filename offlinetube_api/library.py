@@ -19,12 +19,16 @@ _TASK_JSON = TypeAdapter(Task)
 
 
 def write_sidecar(downloads_dir: Path, task: Task) -> None:
-    """Saves `task` as `<downloads>/.meta/<id>.json`, replacing any older one in one step."""
+    """Saves `task` as `<downloads>/.meta/<id>.json`, replacing any older one in one step. A
+    folder that refuses the write is logged, not raised: the download itself is done."""
     path = media.sidecar_path(downloads_dir, task.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(_TASK_JSON.dump_json(task, indent=1))
-    os.replace(partial, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(_TASK_JSON.dump_json(task, indent=1))
+        os.replace(partial, path)
+    except OSError as exc:
+        logger.warning("task %s: no metadata file, so rebuild cannot restore it: %s", task.id, exc)
 
 
 def read_sidecar(path: Path) -> Task | None:
@@ -34,10 +38,19 @@ def read_sidecar(path: Path) -> Task | None:
     except (OSError, ValidationError) as exc:
         logger.warning("ignoring metadata file %s: %s", path, exc)
         return None
-    if task.status is not TaskStatus.COMPLETED or path.stem != task.id or not task.filename:
+    if task.status is not TaskStatus.COMPLETED or path.stem != task.id or not _own_video(task):
         logger.warning("ignoring metadata file %s: not a finished task of that id", path)
         return None
     return task
+
+
+def _own_video(task: Task) -> bool:
+    """The file name is the task's own video name, so a crafted sidecar cannot point the
+    restored task at another file."""
+    name = task.filename or ""
+    return media.video_media_type(name) is not None and name.startswith(
+        f"{media.video_stem(task.id)}."
+    )
 
 
 @dataclass

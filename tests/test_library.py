@@ -4,13 +4,18 @@ a warning when the database is empty but the folders are not."""
 import json
 import logging
 import shutil
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from offlinetube_api.library import read_sidecar, write_sidecar
+from offlinetube_api.models import Task, TaskStatus
 from tests.fixtures.cli import Installation
 from tests.fixtures.service import RunningService, start_service, wait_until
 from tests.fixtures.site import FixtureSite
@@ -142,3 +147,37 @@ def test_no_warning_when_the_database_knows_the_library(
     again.stop()
 
     assert "holds no tasks" not in caplog.text
+
+
+def a_finished_task(**changes: Any) -> Task:
+    task_id = str(uuid.uuid4())
+    fields: dict[str, Any] = {
+        "id": task_id,
+        "url": "https://example.org/watch?v=1",
+        "format": None,
+        "status": TaskStatus.COMPLETED,
+        "created_at": datetime.now(UTC),
+        "filename": f"video__{task_id}.mp4",
+    }
+    return Task(**(fields | changes))
+
+
+@pytest.mark.parametrize("filename", ["../../etc/passwd", "video__{other}.mp4", "notes.txt"])
+def test_a_sidecar_naming_another_file_is_ignored(tmp_path: Path, filename: str) -> None:
+    task = a_finished_task()
+    crafted = replace(task, filename=filename.format(other=uuid.uuid4()))
+    write_sidecar(tmp_path, crafted)
+
+    assert read_sidecar(tmp_path / ".meta" / f"{task.id}.json") is None
+    write_sidecar(tmp_path, task)
+    assert read_sidecar(tmp_path / ".meta" / f"{task.id}.json") == task
+
+
+def test_a_sidecar_that_cannot_be_written_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / ".meta").write_text("a file where the folder should be")
+
+    write_sidecar(tmp_path, task := a_finished_task())
+
+    assert f"task {task.id}: no metadata file" in caplog.text
