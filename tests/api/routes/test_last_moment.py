@@ -19,9 +19,9 @@ SLOW_PROBE_S = 3
 
 @pytest.fixture
 def slow_final_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An ffmpeg on PATH that takes SLOW_PROBE_S to read a file's duration, the last thing a
-    download process does after moving its files to their final names: that widens the
-    window between the move and the task's completion from ~0.1 s to seconds."""
+    """An ffmpeg on PATH that takes SLOW_PROBE_S to look at a video at its final name, what a
+    download process does last, after moving its files there (reading the duration): that
+    widens the window between the move and the task's completion from ~0.1 s to seconds."""
     real = locate_ffmpeg().path
     assert real, "the tests need ffmpeg"
     folder = tmp_path / "slow-bin"
@@ -29,8 +29,8 @@ def slow_final_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wrapper = folder / "ffmpeg"
     wrapper.write_text(
         "#!/bin/sh\n"
-        '[ "$#" -eq 3 ] && [ "$1" = -hide_banner ] && [ "$2" = -i ] '
-        f"&& sleep {SLOW_PROBE_S}\n"
+        "for last; do :; done\n"  # the file ffmpeg is asked about comes last
+        f'case "$last" in */downloads/video__*) sleep {SLOW_PROBE_S} ;; esac\n'
         f'exec {real} "$@"\n'
     )
     wrapper.chmod(0o755)
