@@ -112,12 +112,15 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
         "content": {"image/jpeg": {}, "image/webp": {}, "image/png": {}},
         "description": "The thumbnail, with `ETag` and `Cache-Control: no-cache`.",
     },
+    206: {"description": "A byte range: thumbnails too large to keep in memory take ranges."},
     304: {"description": "`If-None-Match` matched: the copy the client has is current."},
+    400: {"model": ErrorMessage, "description": "A `Range: bytes=...` header that does not parse."},
     404: {
         "model": ErrorMessage,
         "description": "No local thumbnail.",
         "content": {"application/json": {"example": {"detail": THUMBNAIL_NOT_FOUND}}},
     },
+    416: {"model": ErrorMessage, "description": "The range starts beyond the end of the file."},
 }
 
 
