@@ -73,7 +73,20 @@ async def rebuild(store: TaskStore, *, downloads_dir: Path, thumbnails_dir: Path
         else:
             await store.add(_as_found_on_disk(task, downloads_dir, thumbnails_dir))
             report.restored.append(task.id)
+    await _report_videos_without_sidecar(store, downloads_dir, report)
     return report
+
+
+async def _report_videos_without_sidecar(
+    store: TaskStore, downloads_dir: Path, report: RebuildReport
+) -> None:
+    """Videos saved before sidecars existed: nothing says what they were, so they are named."""
+    for video in media.video_files(downloads_dir):
+        task_id = media.task_id_of_video(video.name)
+        if task_id is None or media.sidecar_path(downloads_dir, task_id).exists():
+            continue
+        if await store.get(task_id) is None:
+            report.skipped.append(f"{video.name}: it has no metadata file to restore it from")
 
 
 def _as_found_on_disk(task: Task, downloads_dir: Path, thumbnails_dir: Path) -> Task:
@@ -93,7 +106,7 @@ async def warn_if_library_is_orphaned(
     _, total = await store.page(status=None, limit=1, offset=0)
     if total:
         return
-    videos = await asyncio.to_thread(media.count_videos, downloads_dir)
+    videos = len(await asyncio.to_thread(media.video_files, downloads_dir))
     if videos:
         logger.warning(
             "The database %s holds no tasks, but %s holds %d videos: if the database was "

@@ -155,9 +155,14 @@ def sidecar_paths(downloads_dir: Path) -> list[Path]:
     return sorted(path for path in found if is_task_id(path.stem))
 
 
-def count_videos(downloads_dir: Path) -> int:
-    """Finished videos in the folder (files named `video__<task_id>.<ext>`)."""
-    return sum(1 for path in downloads_dir.glob("video__*") if video_media_type(path.name))
+def video_files(downloads_dir: Path) -> list[Path]:
+    """Finished videos in the folder (files named `video__<task_id>.<ext>`), by name."""
+    return sorted(path for path in downloads_dir.glob("video__*") if video_media_type(path.name))
+
+
+def task_id_of_video(filename: str) -> str | None:
+    match = _VIDEO_FILENAME.fullmatch(filename)
+    return match["task_id"] if match else None
 
 
 def local_thumbnail_name(thumbnails_dir: Path, task_id: str) -> str | None:

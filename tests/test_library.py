@@ -77,6 +77,8 @@ def test_deleted_database_warns_at_start_and_rebuild_restores_the_library(
     with_subtitles = finish(client, subtitled_url(site), subtitles=["en"], title="Mine")
     installation.terminate()
     delete_database(installation)
+    older = installation.downloads / f"video__{uuid.uuid4()}.mp4"  # from before sidecars
+    shutil.copyfile(installation.downloads / with_thumbnail["filename"], older)
 
     client = installation.start()
 
@@ -89,6 +91,7 @@ def test_deleted_database_warns_at_start_and_rebuild_restores_the_library(
 
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert rebuilt.stdout.strip().startswith("restored 2 tasks from")
+    assert rebuilt.stderr == f"skipped {older.name}: it has no metadata file to restore it from\n"
     client = installation.start()
     assert list(listing(client)) == [with_subtitles["id"], with_thumbnail["id"]]  # newest first
     assert_restored(client, with_thumbnail)
