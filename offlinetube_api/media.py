@@ -200,3 +200,18 @@ def remove_task_files(downloads_dir: Path, thumbnails_dir: Path, task_id: str) -
         except IsADirectoryError:
             logger.warning("not deleting directory %s", path)
     return removed
+
+
+def video_present(downloads_dir: Path, filename: str | None) -> bool:
+    """Whether a task's finished file is still where the stream route looks for it."""
+    return filename is not None and find_video(downloads_dir, filename) is not None
+
+
+def names_in(downloads_dir: Path) -> frozenset[str]:
+    """The names of the regular files in the downloads folder (one listing, for a whole
+    library at a time); empty if the folder is missing."""
+    try:
+        with os.scandir(downloads_dir) as entries:
+            return frozenset(entry.name for entry in entries if entry.is_file())
+    except FileNotFoundError:
+        return frozenset()

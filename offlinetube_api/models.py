@@ -3,6 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
+
+URL_HELP = (
+    "url must be an absolute http:// or https:// address, e.g. https://example.com/watch?v=abc"
+)
 
 
 class TaskStatus(StrEnum):
@@ -39,6 +44,7 @@ class ErrorKind(StrEnum):
     KILLED = "killed"  # the download process died by a signal (the OOM killer, a kill -9)
     STORAGE = "storage"  # a folder refused a write (read-only, permissions)
     TOO_LARGE = "too_large"  # over OFFLINETUBE_MAX_FILESIZE
+    FILE_MISSING = "file_missing"  # completed once, but its file left the downloads folder
     UNKNOWN = "unknown"
 
     @property
@@ -85,6 +91,9 @@ class Task:
     warnings: tuple[str, ...] = ()  # what was skipped and why, for a person to read
     transcoded: bool = False  # re-encoded to H.264/AAC because nothing browser-playable existed
     source_url: str | None = None  # the URL as posted, when it expanded into a playlist
+    # Which of the videos embedded in the page at `url` to download (1-based, yt-dlp's
+    # playlist_items), for a video that has no address of its own; None: the page's first.
+    page_item: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +105,15 @@ class DownloadOrder:
     audio_format: AudioFormat | None = None
     subtitle_langs: tuple[str, ...] = ()
     title: str | None = None
+
+
+def checked_download_url(url: str) -> str:
+    """`url` without surrounding blanks, if it is an absolute http(s) address: the one rule for
+    every address a download starts from, posted or found in a playlist.
+
+    Raises ValueError(URL_HELP) otherwise."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(URL_HELP)
+    return url

@@ -3,18 +3,21 @@
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from offlinetube_api.models import AudioFormat, DownloadOrder, ErrorKind, Task, TaskStatus
+from offlinetube_api.models import (
+    AudioFormat,
+    DownloadOrder,
+    ErrorKind,
+    Task,
+    TaskStatus,
+    checked_download_url,
+)
 
 _EXAMPLE_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 URL_MAX_LENGTH = 4096
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
-URL_HELP = (
-    "url must be an absolute http:// or https:// address, e.g. https://example.com/watch?v=abc"
-)
 
 
 class DownloadRequest(BaseModel):
@@ -50,11 +53,7 @@ class DownloadRequest(BaseModel):
     @field_validator("url")
     @classmethod
     def must_be_absolute_http(cls, url: str) -> str:
-        url = url.strip()
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise ValueError(URL_HELP)
-        return url
+        return checked_download_url(url)
 
     @field_validator("format")
     @classmethod

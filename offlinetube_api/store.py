@@ -10,7 +10,7 @@ from dataclasses import fields
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from offlinetube_api.errors import StoreUnavailable
 from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
@@ -76,6 +76,9 @@ _MIGRATIONS = (
     ALTER TABLE tasks ADD COLUMN source_url TEXT;
     CREATE INDEX IF NOT EXISTS tasks_by_source_url ON tasks (source_url);
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN page_item INTEGER;
+    """,
 )
 
 
@@ -112,6 +115,12 @@ def _migrate(connection: sqlite3.Connection) -> None:
         connection.executescript(f"BEGIN; {step}; PRAGMA user_version = {number}; COMMIT;")
 
 
+class StoredFile(NamedTuple):
+    task_id: str
+    filename: str | None
+    status: TaskStatus
+
+
 class TaskStore(Protocol):
     """What the API and the download manager need from a store of tasks."""
 
@@ -134,7 +143,9 @@ class TaskStore(Protocol):
     async def find_same_download(
         self, *, url: str, format: str | None, audio_format: AudioFormat | None
     ) -> Task | None:
-        """The newest task for the same URL and options that is queued, running or done."""
+        """The newest task with the same options that is queued, running, done, or failed only
+        because its file went missing, and that either downloads `url` itself or was made
+        from `url` as part of a playlist."""
         ...
 
     async def in_playlist(self, playlist_id: str) -> list[Task]:
@@ -148,6 +159,10 @@ class TaskStore(Protocol):
     @property
     def failure(self) -> str | None:
         """Why the database last failed, or None while it works."""
+        ...
+
+    async def downloaded_files(self) -> list[StoredFile]:
+        """Every task that is completed, or failed because its file went missing."""
         ...
 
 
@@ -290,9 +305,13 @@ class SqliteTaskStore:
         self, *, url: str, format: str | None, audio_format: AudioFormat | None
     ) -> Task | None:
         alive = [status.value for status in TaskStatus if status not in _DEAD]
-        sql = f"""SELECT * FROM tasks WHERE url = ? AND format IS ? AND audio_format IS ?
-                  AND status IN ({", ".join("?" for _ in alive)}) ORDER BY seq DESC LIMIT 1"""
-        params = [url, format, audio_format.value if audio_format else None, *alive]
+        sql = f"""SELECT * FROM tasks
+                  WHERE ((url = ? AND page_item IS NULL) OR source_url = ?)
+                  AND format IS ? AND audio_format IS ?
+                  AND (status IN ({", ".join("?" for _ in alive)}) OR error_kind = ?)
+                  ORDER BY seq DESC LIMIT 1"""
+        audio = audio_format.value if audio_format else None
+        params = [url, url, format, audio, *alive, ErrorKind.FILE_MISSING.value]
 
         def query(db: sqlite3.Connection) -> Task | None:
             row = db.execute(sql, params).fetchone()
@@ -330,3 +349,15 @@ class SqliteTaskStore:
         if self._connection is not None:
             await self._run(close_connection)
         self._executor.shutdown(wait=True)
+
+    async def downloaded_files(self) -> list[StoredFile]:
+        sql = "SELECT id, filename, status FROM tasks WHERE status = ? OR error_kind = ?"
+        params = (TaskStatus.COMPLETED.value, ErrorKind.FILE_MISSING.value)
+
+        def query(db: sqlite3.Connection) -> list[StoredFile]:
+            return [
+                StoredFile(row["id"], row["filename"], TaskStatus(row["status"]))
+                for row in db.execute(sql, params)
+            ]
+
+        return await self._run(query)

@@ -188,18 +188,29 @@ def _finished(
     )
 
 
-def _playlist(info: dict[str, Any], limit: int) -> PlaylistFound:
-    entries = []
-    for entry in itertools.islice(info.get("entries") or (), limit):
-        if not entry:
-            continue
-        if entry.get("_type") in ("url", "url_transparent"):
-            url = entry.get("url")
-        else:
-            url = entry.get("webpage_url") or entry.get("url")
-        if url:
-            entries.append(PlaylistEntry(url=url, title=entry.get("title")))
-    return PlaylistFound(title=info.get("title"), entries=tuple(entries))
+def _playlist(info: dict[str, Any], page_url: str, limit: int) -> PlaylistFound:
+    pages = {page_url, info.get("webpage_url")}
+    entries = tuple(
+        _playlist_entry(entry, position, page_url, pages)
+        for position, entry in enumerate(itertools.islice(info.get("entries") or (), limit), 1)
+        if entry
+    )
+    return PlaylistFound(title=info.get("title"), entries=entries)
+
+
+def _playlist_entry(
+    entry: dict[str, Any], position: int, page_url: str, pages: set[str | None]
+) -> PlaylistEntry:
+    """A link is followed, and so is a video resolved in place that has an address of its
+    own. One without (a `<video>` in the page) has none, or the page's own: posting that again
+    would go in a circle, so it is downloaded as this item of the page."""
+    title = entry.get("title")
+    if entry.get("_type") in ("url", "url_transparent"):
+        return PlaylistEntry(url=entry.get("url") or "", title=title, position=position)
+    url = entry.get("webpage_url") or entry.get("url")
+    if url and url not in pages:
+        return PlaylistEntry(url=url, title=title, position=position)
+    return PlaylistEntry(url=page_url, title=title, position=position, page_item=position)
 
 
 def _add_hooks(
@@ -244,7 +255,7 @@ def download(job: DownloadJob, reporter: Reporter) -> Outcome:
             playable = _add_hooks(ydl, job, reporter, final_paths, skipped)
             info = ydl.extract_info(job.url, download=False, process=False)
             if job.playlist_limit is not None and info.get("_type") in PLAYLIST_TYPES:
-                return _playlist(info, job.playlist_limit)
+                return _playlist(info, job.url, job.playlist_limit)
             ydl.process_ie_result(info, download=True)
     except RefusedDownload as exc:
         return Failed(str(exc), exc.kind)

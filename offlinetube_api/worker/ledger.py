@@ -2,6 +2,7 @@
 published to whoever listens (event streams, webhooks)."""
 
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,9 +52,17 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def new_task(
-    order: DownloadOrder, *, playlist_id: str | None = None, playlist_index: int | None = None
-) -> Task:
+@dataclass(frozen=True, slots=True)
+class PlaylistPlace:
+    """Where a task sits in the playlist that `source_url`, as posted, expanded into."""
+
+    playlist_id: str
+    playlist_index: int
+    source_url: str
+    page_item: int | None
+
+
+def new_task(order: DownloadOrder, *, place: PlaylistPlace | None = None) -> Task:
     return Task(
         id=str(uuid.uuid4()),
         url=order.url,
@@ -63,8 +72,7 @@ def new_task(
         title=order.title,
         audio_format=order.audio_format,
         subtitle_langs=order.subtitle_langs,
-        playlist_id=playlist_id,
-        playlist_index=playlist_index,
+        **(asdict(place) if place else {}),
     )
 
 

@@ -23,6 +23,7 @@ from offlinetube_api.schemas import QueueInfo
 from offlinetube_api.store import TaskStore
 from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.ledger import TaskLedger, cancelled, fresh_attempt, new_task, now
+from offlinetube_api.worker.library import Library
 from offlinetube_api.worker.messages import DownloadJob, Failed, Finished, Outcome, PlaylistFound
 from offlinetube_api.worker.outcomes import OutcomeRecorder, StopReason
 from offlinetube_api.worker.process import DownloadProcess
@@ -34,7 +35,9 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Submission:
     task: Task
-    created: bool  # False: the same download already existed and is returned instead
+    # False: the same download already existed and is returned as it is. True: a new task, or
+    # an existing one queued again under its id because its file was gone.
+    queued: bool
 
 
 class Downloads(Protocol):
@@ -85,6 +88,9 @@ class DownloadManager:
         self._outcomes = OutcomeRecorder(
             ledger=self._ledger, waiting=self._waiting, settings=settings
         )
+        self._library = Library(
+            store=store, ledger=self._ledger, downloads_dir=settings.downloads_dir
+        )
         self._running: dict[str, RunningDownload] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._closing = False
@@ -92,6 +98,7 @@ class DownloadManager:
     # -- public interface -------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self._library.check_files()
         await self._recover()
         self._workers = [
             asyncio.create_task(self._work(), name=f"download-worker-{n}")
@@ -100,16 +107,13 @@ class DownloadManager:
 
     async def submit(self, order: DownloadOrder, *, force: bool = False) -> Submission:
         if not force:
-            existing = await self._store.find_same_download(
-                url=order.url, format=order.format, audio_format=order.audio_format
-            )
+            existing = await self._library.same_download(order)
             if existing:
-                return Submission(existing, created=False)
-        if len(self._waiting) >= self._settings.max_queued:
-            raise QueueFull(self._settings.max_queued)
+                return await self._answer_existing(existing)
+        self._check_room(1)
         task = new_task(order)
         await self._add(task)
-        return Submission(task, created=True)
+        return Submission(task, queued=True)
 
     async def cancel(self, task_id: str) -> Task:
         task = await self._ledger.get(task_id)
@@ -127,8 +131,7 @@ class DownloadManager:
             raise TaskConflict(
                 f"Task {task_id!r} is {task.status}; only failed or cancelled tasks can be retried"
             )
-        if len(self._waiting) >= self._settings.max_queued:
-            raise QueueFull(self._settings.max_queued)
+        self._check_room(1)
         retried = await self._ledger.save(task_id, **fresh_attempt(TaskStatus.QUEUED), attempts=0)
         self._waiting.put(task_id)
         return retried or task
@@ -185,6 +188,29 @@ class DownloadManager:
         await asyncio.gather(*self._workers, return_exceptions=True)
 
     # -- queue ------------------------------------------------------------------------------
+
+    def _check_room(self, tasks: int) -> None:
+        if len(self._waiting) + tasks > self._settings.max_queued:
+            raise QueueFull(self._settings.max_queued)
+
+    async def _answer_existing(self, tasks: list[Task]) -> Submission:
+        """The first of the tasks a POST made before. Those whose file was deleted are
+        downloaded again under their own ids, so links to them keep working."""
+        gone = await self._library.without_file(tasks)
+        if gone:
+            self._check_room(len(gone))
+        for task in gone:
+            await self._ledger.save(
+                task.id,
+                **fresh_attempt(TaskStatus.QUEUED),
+                attempts=0,
+                filename=None,
+                filesize=None,
+                ext=None,
+            )
+            self._waiting.put(task.id)
+        first = await self._ledger.get(tasks[0].id)
+        return Submission(first, queued=bool(gone))
 
     async def _add(self, task: Task) -> None:
         await self._ledger.add(task)
@@ -251,6 +277,7 @@ class DownloadManager:
             subtitle_langs=task.subtitle_langs,
             min_free_bytes=self._settings.min_free_bytes,
             playlist_limit=None if task.playlist_id else self._settings.playlist_limit,
+            page_item=task.page_item,
             allow_private_urls=self._settings.allow_private_urls,
             transcode_unplayable=self._settings.transcode is TranscodeMode.AUTO,
             allowed_networks=tuple(map(str, self._settings.allow_private_networks)),

@@ -21,6 +21,7 @@ class DownloadJob:
     subtitle_langs: tuple[str, ...] = ()
     min_free_bytes: int = 0
     playlist_limit: int | None = None  # None: this task is a playlist entry, download one video
+    page_item: int | None = None  # which video of the page to download; None: the first
     allow_private_urls: bool = False
     transcode_unplayable: bool = True  # re-encode a default download a browser cannot play
     allowed_networks: tuple[str, ...] = ()  # admitted by the SSRF guard though not public
@@ -69,8 +70,13 @@ class Failed:
 
 @dataclass(frozen=True, slots=True)
 class PlaylistEntry:
+    """One video of a playlist. `page_item` is set for a video that has no address of its own
+    (a `<video>` embedded in the page): download `url`, the page, with that playlist item."""
+
     url: str
     title: str | None
+    position: int  # 1-based, in playlist order, as yt-dlp's playlist_items counts
+    page_item: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

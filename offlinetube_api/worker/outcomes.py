@@ -3,12 +3,14 @@ is final or retried later, or a playlist expanded into one task per video."""
 
 import asyncio
 import logging
+from dataclasses import asdict
 from enum import Enum, auto
 
 from offlinetube_api import library, media
 from offlinetube_api.config import Settings
 from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
 from offlinetube_api.worker.ledger import (
+    PlaylistPlace,
     TaskLedger,
     cancelled,
     fresh_attempt,
@@ -21,10 +23,12 @@ from offlinetube_api.worker.messages import (
     Finished,
     Metadata,
     Outcome,
+    PlaylistEntry,
     PlaylistFound,
     Progress,
     Stage,
 )
+from offlinetube_api.worker.playlists import admit
 from offlinetube_api.worker.waiting import WaitingQueue
 
 logger = logging.getLogger(__name__)
@@ -145,18 +149,24 @@ class OutcomeRecorder:
             self._waiting.put_later(task.id, delay)
 
     async def _expand_playlist(self, task: Task, playlist: PlaylistFound) -> None:
-        """The task becomes the playlist's first video; each other video gets a task of its own."""
-        if not playlist.entries:
+        """The task becomes the playlist's first video; each other video the queue has room
+        for gets a task of its own. All of them keep the posted URL as `source_url`."""
+        admission = admit(
+            playlist.entries, waiting=len(self._waiting), max_queued=self._settings.max_queued
+        )
+        warnings = task.warnings + admission.warnings
+        if not admission.entries:
+            await self._ledger.save(task.id, warnings=warnings)
             await self._fail(task, Failed("The playlist has no videos", ErrorKind.NOT_FOUND))
             return
-        first, *others = playlist.entries
+        first, *others = admission.entries
         await self._ledger.save(
             task.id,
             **fresh_attempt(TaskStatus.QUEUED),
+            **asdict(_place(task, first, index=1)),
             url=first.url,
             title=task.title or first.title,
-            playlist_id=task.id,
-            playlist_index=1,
+            warnings=warnings,
         )
         self._waiting.put(task.id)
         for index, entry in enumerate(others, start=2):
@@ -167,6 +177,15 @@ class OutcomeRecorder:
                 subtitle_langs=task.subtitle_langs,
                 title=entry.title,
             )
-            entry_task = new_task(order, playlist_id=task.id, playlist_index=index)
+            entry_task = new_task(order, place=_place(task, entry, index=index))
             await self._ledger.add(entry_task)
             self._waiting.put(entry_task.id)
+
+
+def _place(posted: Task, entry: PlaylistEntry, *, index: int) -> PlaylistPlace:
+    return PlaylistPlace(
+        playlist_id=posted.id,
+        playlist_index=index,
+        source_url=posted.url,
+        page_item=entry.page_item,
+    )

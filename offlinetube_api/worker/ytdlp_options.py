@@ -106,7 +106,7 @@ def build_options(
         "ffmpeg_location": job.ffmpeg_path,
         "postprocessor_args": ffmpeg_input_args(),
         "noplaylist": True,
-        "playlist_items": "1",
+        "playlist_items": str(job.page_item or 1),
         "overwrites": True,
         "continuedl": False,
         "cachedir": False,

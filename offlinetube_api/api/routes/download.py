@@ -22,10 +22,15 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
         "model": TaskPublic,
         "description": "The same URL with the same options is already queued, running or done: "
-        "that task is returned and nothing new starts (send `force: true` to download again).",
+        "that task (for a playlist, its first task) is returned and nothing new starts (send "
+        "`force: true` to download again).",
         "headers": _LOCATION,
     },
-    202: {"description": "Queued. Follow the task at its `Location`.", "headers": _LOCATION},
+    202: {
+        "description": "Queued. Follow the task at its `Location`. Also for a duplicate whose "
+        "file was deleted: it is downloaded again under the same id.",
+        "headers": _LOCATION,
+    },
     400: {"model": ErrorMessage, "description": "The body is not readable as JSON text."},
     413: {"model": ErrorMessage, "description": "The request body is larger than 16 KiB."},
     429: {
@@ -55,7 +60,7 @@ async def start_download(
 
     A playlist or channel URL becomes one task per video, sharing a `playlist_id`."""
     submission = await downloads.submit(request.to_order(), force=request.force)
-    if not submission.created:
+    if not submission.queued:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/downloads/{submission.task.id}"
     return present(submission.task)
