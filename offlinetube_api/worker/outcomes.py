@@ -78,7 +78,7 @@ class OutcomeRecorder:
             return
         if isinstance(outcome, Finished):
             # The files are in place: a stop that came after them does not undo the download.
-            await self._complete(task.id, outcome)
+            await self._complete(task, outcome)
         elif stop_reason is StopReason.SHUTDOWN:
             await self._ledger.save(
                 task.id, **fresh_attempt(TaskStatus.QUEUED), attempts=task.attempts
@@ -104,12 +104,12 @@ class OutcomeRecorder:
         )
         await self._ledger.save(task_id, **cancelled())
 
-    async def _complete(self, task_id: str, finished: Finished) -> None:
+    async def _complete(self, task: Task, finished: Finished) -> None:
         thumbnail = await asyncio.to_thread(
-            media.local_thumbnail_name, self._settings.thumbnails_dir, task_id
+            media.local_thumbnail_name, self._settings.thumbnails_dir, task.id
         )
         completed = await self._ledger.save(
-            task_id,
+            task.id,
             status=TaskStatus.COMPLETED,
             progress=100.0,
             filename=finished.filename,
@@ -119,7 +119,8 @@ class OutcomeRecorder:
             total_bytes=finished.filesize,
             thumbnail_file=thumbnail,
             subtitle_files=finished.subtitle_files,
-            warnings=finished.warnings,
+            # Those from before this run (a playlist's refused videos) stay, each said once.
+            warnings=tuple(dict.fromkeys(task.warnings + finished.warnings)),
             transcoded=finished.transcoded,
             speed=None,
             eta=None,
