@@ -22,8 +22,8 @@ from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
 from offlinetube_api.schemas import QueueInfo
 from offlinetube_api.store import TaskStore
 from offlinetube_api.webhooks import WebhookNotifier
+from offlinetube_api.worker.existing import ExistingDownloads
 from offlinetube_api.worker.ledger import TaskLedger, cancelled, fresh_attempt, new_task, now
-from offlinetube_api.worker.library import Library
 from offlinetube_api.worker.messages import DownloadJob, Failed, Finished, Outcome, PlaylistFound
 from offlinetube_api.worker.outcomes import OutcomeRecorder, StopReason
 from offlinetube_api.worker.process import DownloadProcess
@@ -88,7 +88,7 @@ class DownloadManager:
         self._outcomes = OutcomeRecorder(
             ledger=self._ledger, waiting=self._waiting, settings=settings
         )
-        self._library = Library(
+        self._existing = ExistingDownloads(
             store=store, ledger=self._ledger, downloads_dir=settings.downloads_dir
         )
         self._running: dict[str, RunningDownload] = {}
@@ -98,7 +98,7 @@ class DownloadManager:
     # -- public interface -------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._library.check_files()
+        await self._existing.check_files()
         await self._recover()
         self._workers = [
             asyncio.create_task(self._work(), name=f"download-worker-{n}")
@@ -107,7 +107,7 @@ class DownloadManager:
 
     async def submit(self, order: DownloadOrder, *, force: bool = False) -> Submission:
         if not force:
-            existing = await self._library.same_download(order)
+            existing = await self._existing.same_download(order)
             if existing:
                 return await self._answer_existing(existing)
         self._check_room(1)
@@ -196,7 +196,7 @@ class DownloadManager:
     async def _answer_existing(self, tasks: list[Task]) -> Submission:
         """The first of the tasks a POST made before. Those whose file was deleted are
         downloaded again under their own ids, so links to them keep working."""
-        gone = await self._library.without_file(tasks)
+        gone = await self._existing.without_file(tasks)
         if gone:
             self._check_room(len(gone))
         for task in gone:

@@ -17,7 +17,7 @@ from offlinetube_api.worker.ledger import TaskLedger
 logger = logging.getLogger(__name__)
 
 
-class Library:
+class ExistingDownloads:
     def __init__(self, *, store: TaskStore, ledger: TaskLedger, downloads_dir: Path) -> None:
         self._store = store
         self._ledger = ledger
