@@ -3,9 +3,8 @@ the database or rebuild it from the library on disk."""
 
 import argparse
 import asyncio
-import ipaddress
 import logging
-import socket
+import os
 import sys
 from pathlib import Path
 
@@ -14,11 +13,12 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from offlinetube_api import __version__
+from offlinetube_api.api.auth import is_loopback_host
 from offlinetube_api.config import Settings
 from offlinetube_api.library import RebuildReport, rebuild
 from offlinetube_api.main import create_app
 from offlinetube_api.security.keys import KeyStore, Scope
-from offlinetube_api.server import guarded_http_protocol
+from offlinetube_api.server_config import uvicorn_config
 from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.store_upkeep import DatabaseUnusable, backup_database, check_database
 
@@ -27,14 +27,12 @@ download, stream and delete. Either create a key first:
     offlinetube-api keys create --scope admin --name me
 or, to run open on purpose, set OFFLINETUBE_AUTH=off."""
 
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return all(
-            ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
-        )
-    except (socket.gaierror, ValueError):
-        return False
+LAST_ADMIN = """Not revoking {key_id}: it is the last active admin key, and without one no one can
+remove downloads through the API{and_open}. Create another first:
+    offlinetube-api keys create --scope admin --name me
+or revoke it anyway with --force."""
+AND_OPEN = """; and as no other key is active, a service on a loopback address
+with OFFLINETUBE_AUTH unset would answer anyone who can reach it, without a key"""
 
 
 DAMAGED_DATABASE = """{problem}. Restore a backup over it (made with \
@@ -57,19 +55,24 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    # Nothing the service makes is writable by every user, even under `umask 000`.
+    os.umask(os.umask(0) | 0o002)
     _refuse_unusable_database(settings)
     keys = KeyStore(settings.database_path)
-    if settings.auth is None and not _is_loopback(settings.host) and not keys.any_active():
+    if settings.auth is None and not is_loopback_host(settings.host) and not keys.active():
         sys.exit(OPEN_ON_NETWORK.format(host=settings.host))
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        http=guarded_http_protocol(settings),  # header timeout, connections per client
-        # Open event streams would otherwise hold the exit up for as long as they stay open.
-        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
-    )
+    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+
+
+def revoke_key(keys: KeyStore, key_id: str, *, force: bool) -> None:
+    """Refuses, unless forced, to revoke the last active admin key."""
+    active = keys.active()
+    admins = [key.id for key in active if key.scope is Scope.ADMIN]
+    if admins == [key_id] and not force:
+        last_of_all = len(active) == 1
+        sys.exit(LAST_ADMIN.format(key_id=key_id, and_open=AND_OPEN if last_of_all else ""))
+    if not keys.revoke(key_id):
+        sys.exit(f"no active key with id {key_id!r}")
 
 
 def manage_keys(settings: Settings, args: argparse.Namespace) -> None:
@@ -85,8 +88,8 @@ def manage_keys(settings: Settings, args: argparse.Namespace) -> None:
         for key in keys.all():
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             print(f"{key.id}  {key.scope:<8}  {state:<18}  {key.created_at:%Y-%m-%d}  {key.name}")
-    elif not keys.revoke(args.key_id):
-        sys.exit(f"no active key with id {args.key_id!r}")
+    else:
+        revoke_key(keys, args.key_id, force=args.force)
 
 
 def backup(settings: Settings, target: Path) -> None:
@@ -133,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_parser("list", help="list keys (never their secrets)")
     revoke = actions.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
+    revoke.add_argument(
+        "--force", action="store_true", help="revoke even the last active admin key"
+    )
     backup = commands.add_parser(
         "backup", help="copy the database to a file, safely while the service runs"
     )

@@ -1,5 +1,6 @@
 """Service configuration, read from `OFFLINETUBE_*` environment variables."""
 
+import ipaddress
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -7,6 +8,13 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from offlinetube_api.security.private_files import private_folder
+
+# Served while no key is required and OFFLINETUBE_ALLOWED_HOSTS is not given.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+# Media, downloads and thumbnails are for the service's user to write and anyone to read.
+PUBLIC_FOLDER_MODE = 0o755
 
 
 class AuthMode(StrEnum):
@@ -58,17 +66,33 @@ class Settings(BaseSettings):
     max_connections_per_client: int = Field(default=100, ge=1)
     max_event_streams: int = Field(default=200, ge=1)
     max_event_streams_per_client: int = Field(default=20, ge=1)
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = []
+    allowed_hosts: Annotated[list[str] | None, NoDecode] = None
 
     @field_validator("cors_origins", mode="before")
     @classmethod
     def split_origins(cls, value: object) -> object:
         """Accept `a,b` as well as a JSON list, since that is how people write it in a shell."""
-        if isinstance(value, str):
-            stripped = value.strip()
-            if stripped.startswith("["):
-                return json.loads(stripped)
-            return [origin.strip() for origin in stripped.split(",") if origin.strip()]
-        return value
+        return _split_list(value)
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def split_addresses(cls, value: object) -> object:
+        """`*`, addresses and networks, written like OFFLINETUBE_CORS_ORIGINS."""
+        addresses = _split_list(value)
+        if isinstance(addresses, list):
+            for address in addresses:
+                if address != "*":
+                    ipaddress.ip_network(str(address), strict=False)  # ValueError names it
+        return addresses
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def split_hosts(cls, value: object) -> object:
+        hosts = _split_list(value)
+        if hosts == []:
+            raise ValueError("name at least one host, or `*` for any")
+        return hosts
 
     @field_validator("allow_private_networks", mode="before")
     @classmethod
@@ -83,5 +107,16 @@ class Settings(BaseSettings):
         return self.data_dir / "offlinetube.sqlite3"
 
     def create_folders(self) -> None:
-        for folder in (self.downloads_dir, self.thumbnails_dir, self.data_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        for folder in (self.downloads_dir, self.thumbnails_dir):
+            folder.mkdir(mode=PUBLIC_FOLDER_MODE, parents=True, exist_ok=True)
+        private_folder(self.data_dir)
+
+
+def _split_list(value: object) -> object:
+    """Accept `a,b` as well as a JSON list, since that is how people write it in a shell."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            return json.loads(stripped)
+        return [item.strip() for item in stripped.split(",") if item.strip()]
+    return value

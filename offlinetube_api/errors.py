@@ -121,6 +121,26 @@ class StoreUnavailable(OfflineTubeError):
         super().__init__(f"The database failed ({reason}); see /api/health")
 
 
+class UnknownHost(OfflineTubeError):
+    """A `Host` the service does not answer to while it runs without keys (DNS rebinding)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"This service does not answer to the host {host!r} while it runs without API "
+            "keys; add it to OFFLINETUBE_ALLOWED_HOSTS if it is yours"
+        )
+
+
+class CrossOriginWrite(Forbidden):
+    """A page of another origin tried to change something."""
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(
+            f"Requests that change something are not accepted from pages of {origin!r}; "
+            "name that origin in OFFLINETUBE_CORS_ORIGINS to allow it"
+        )
+
+
 def error_response(exc: OfflineTubeError) -> JSONResponse:
     return JSONResponse(
         {"detail": exc.detail}, status_code=exc.status_code, headers=exc.response_headers()

@@ -8,10 +8,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from offlinetube_api import __version__
-from offlinetube_api.api.auth import AuthPolicy
+from offlinetube_api.api.auth import AuthPolicy, is_loopback_host
 from offlinetube_api.api.body_limit import BodySizeLimit
 from offlinetube_api.api.event_stream_limit import EventStreamLimit
 from offlinetube_api.api.nosniff import NoSniff
+from offlinetube_api.api.origins import SameOriginWrites, TrustedHosts
 from offlinetube_api.api.rate_limit import DownloadRateLimit
 from offlinetube_api.api.router import api_router
 from offlinetube_api.api.routes.thumbnails import ThumbnailsFirst
@@ -78,6 +79,7 @@ def _auth_policy(settings: Settings) -> AuthPolicy:
         mode=settings.auth,
         keys=KeyStore(settings.database_path),
         signer=MediaSigner(secret, ttl_s=settings.signed_url_ttl_seconds),
+        network_bound=not is_loopback_host(settings.host),
     )
 
 
@@ -99,6 +101,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Inside CORS, so browsers can read a 413 too.
     app.add_middleware(BodySizeLimit)
+    # Inside CORS too, so a refused page can read why; hosts first, against DNS rebinding.
+    app.add_middleware(SameOriginWrites, cors_origins=app.state.settings.cors_origins)
+    app.add_middleware(TrustedHosts, allowed_hosts=app.state.settings.allowed_hosts)
     app.add_middleware(NoSniff)
     app.add_middleware(
         CORSMiddleware,

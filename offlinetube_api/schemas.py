@@ -124,6 +124,7 @@ class TaskPublic(BaseModel):
                     "warnings": [],
                     "transcoded": False,
                     "source_url": None,
+                    "events_url": f"/api/downloads/{_EXAMPLE_ID}/events",
                 }
             ]
         }
@@ -167,6 +168,10 @@ class TaskPublic(BaseModel):
     source_url: str | None = Field(
         description="The URL as posted, for a task made from a playlist or a multi-video page."
     )
+    events_url: str = Field(
+        description="Where to follow this task live (Server-Sent Events); signed, like the "
+        "media URLs, when keys are required, since a browser `EventSource` cannot send one."
+    )
 
     @classmethod
     def from_task(cls, task: Task, *, sign: Callable[[str], str] | None = None) -> "TaskPublic":
@@ -208,6 +213,7 @@ class TaskPublic(BaseModel):
             warnings=list(task.warnings),
             transcoded=task.transcoded,
             source_url=task.source_url,
+            events_url=local(f"/api/downloads/{task.id}/events"),
         )
 
 
@@ -277,3 +283,14 @@ class ErrorMessage(BaseModel):
     """FastAPI's error shape."""
 
     detail: str
+
+
+class EventsLink(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"url": "/api/events?exp=1795750200&sig=y-M7Qe..."}]}
+    )
+
+    url: str = Field(
+        description="`/api/events`, signed when keys are required (valid for "
+        "OFFLINETUBE_SIGNED_URL_TTL_SECONDS), for an `EventSource`, which cannot send a key."
+    )

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from offlinetube_api.errors import StoreUnavailable
 from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
+from offlinetube_api.security.private_files import private_file
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -230,6 +231,7 @@ class SqliteTaskStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
+            private_file(self._path)  # else SQLite makes it with the umask's mode, often 0644
             connection = sqlite3.connect(self._path, isolation_level=None)
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA journal_mode=WAL")

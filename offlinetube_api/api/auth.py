@@ -1,14 +1,18 @@
-"""Who may call what: API keys with scopes, or a signed URL for media.
+"""Who may call what: API keys with scopes, or a signed URL for media and event streams.
 
-Open (no key needed) while no key exists and OFFLINETUBE_AUTH is unset, or when it is `off`;
-required when it is `on` or as soon as one key exists."""
+Open (no key needed) when OFFLINETUBE_AUTH is `off`, or while it is unset, no key is active
+and the service listens on a loopback address only; required otherwise."""
 
 import asyncio
+import ipaddress
+import logging
+import socket
 import time
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+import anyio
+from fastapi import Depends, Query, Request
 
 from offlinetube_api.config import AuthMode
 from offlinetube_api.errors import Forbidden, Unauthorized
@@ -17,25 +21,76 @@ from offlinetube_api.schemas import TaskPublic
 from offlinetube_api.security.keys import ApiKey, KeyStore, Scope
 from offlinetube_api.security.signing import InvalidSignature, MediaSigner
 
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
 _KEYS_CHECK_INTERVAL_S = 1.0
+# With the check interval, a revoked key's streams end within 1.5 s of the revocation.
+_REVOCATION_POLL_S = 0.5
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when every address `host` resolves to is a loopback one. Blocking (DNS)."""
+    try:
+        return all(
+            ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
+        )
+    except (socket.gaierror, ValueError):
+        return False
 
 
 class AuthPolicy:
-    def __init__(self, *, mode: AuthMode | None, keys: KeyStore, signer: MediaSigner) -> None:
+    """`network_bound`: the service listens on an address other machines can reach, so with
+    OFFLINETUBE_AUTH unset keys stay required even when none is active."""
+
+    def __init__(
+        self, *, mode: AuthMode | None, keys: KeyStore, signer: MediaSigner, network_bound: bool
+    ) -> None:
         self._mode = mode
         self._keys = keys
         self.signer = signer
-        self._keys_exist = mode is AuthMode.ON
-        self._checked_at = -_KEYS_CHECK_INTERVAL_S
+        self._network_bound = network_bound
+        self._active_ids: frozenset[str] = frozenset()
+        self._checked_at = -_KEYS_CHECK_INTERVAL_S  # monotonic time the last query started
 
     async def required(self) -> bool:
         if self._mode is not None:
             return self._mode is AuthMode.ON
-        # A key created with the command line takes effect within a second, without a restart.
+        active = await self.active_key_ids()
+        return self._network_bound or bool(active)
+
+    def _required_as_last_seen(self) -> bool:
+        if self._mode is not None:
+            return self._mode is AuthMode.ON
+        return self._network_bound or bool(self._active_ids)
+
+    async def active_key_ids(self) -> frozenset[str]:
+        """The ids of the keys not revoked, as seen at most a second ago: a key made or revoked
+        with the command line counts within a second, without a restart."""
         if time.monotonic() - self._checked_at >= _KEYS_CHECK_INTERVAL_S:
-            self._keys_exist = await asyncio.to_thread(self._keys.any_active)
-            self._checked_at = time.monotonic()
-        return self._keys_exist
+            started = time.monotonic()
+            active = await asyncio.to_thread(self._keys.active)
+            self._checked_at = started
+            self._note_change(frozenset(key.id for key in active))
+        return self._active_ids
+
+    def _note_change(self, active: frozenset[str]) -> None:
+        if self._active_ids and not active and self._mode is None:
+            if self._network_bound:
+                logger.warning(
+                    "no API key is active any more: every request but /api/health is refused "
+                    "until one is made, since the service listens on a network address"
+                )
+            else:
+                logger.warning("no API key is active any more: the service is open to local use")
+        self._active_ids = active
+
+    async def wait_for_revocation(self, key: ApiKey) -> None:
+        """Returns once `key` is no longer active, as seen by a check made after this call."""
+        since = time.monotonic()
+        while self._checked_at < since or key.id in await self.active_key_ids():
+            await asyncio.sleep(_REVOCATION_POLL_S)
 
     async def identify(self, request: Request) -> ApiKey | None:
         """The key the request carries, if any; a key that does not check out is a 401."""
@@ -51,7 +106,7 @@ class AuthPolicy:
     def present(self, task: Task, *, signed: bool | None = None) -> TaskPublic:
         """`signed` None: as the last check found (for events, which are made once for all)."""
         if signed is None:
-            signed = self._keys_exist if self._mode is None else self._mode is AuthMode.ON
+            signed = self._required_as_last_seen()
         return TaskPublic.from_task(task, sign=self.signer.sign if signed else None)
 
 
@@ -86,19 +141,28 @@ def require(scope: Scope) -> Callable[[Request, AuthPolicy], Awaitable[None]]:
     return check
 
 
-async def media_access(request: Request, auth: AuthDep) -> None:
-    """Media are read with a key in a header, or with a signed URL from the listing, since
-    `<img>` and `<video>` cannot send headers."""
+async def media_access(
+    request: Request,
+    auth: AuthDep,
+    expires: Annotated[
+        str | None,
+        Query(alias="exp", description="Expiry of a signed link, in unix seconds."),
+    ] = None,
+    signature: Annotated[
+        str | None, Query(alias="sig", description="Signature of a signed link.")
+    ] = None,
+) -> None:
+    """Media and event streams are read with a key in a header, or with a signed URL from the
+    listing, since `<img>`, `<video>` and `EventSource` cannot send headers."""
     if not await auth.required():
         return
-    expires, signature = request.query_params.get("exp"), request.query_params.get("sig")
     if expires is None and signature is None:
         await require(Scope.READ)(request, auth)
         return
     try:
         auth.signer.check(request.url.path, expires or "", signature or "")
     except InvalidSignature as exc:
-        raise Forbidden(f"This media link is not valid: {exc}") from exc
+        raise Forbidden(f"This signed link is not valid: {exc}") from exc
 
 
 async def task_presenter(request: Request, auth: AuthDep) -> Callable[[Task], TaskPublic]:
@@ -108,3 +172,39 @@ async def task_presenter(request: Request, auth: AuthDep) -> Callable[[Task], Ta
 
 
 PresentDep = Annotated[Callable[[Task], TaskPublic], Depends(task_presenter)]
+
+
+class Revocation:
+    """Ends a long answer (an event stream) once the key that opened it is revoked."""
+
+    def __init__(self, auth: AuthPolicy, request: Request) -> None:
+        self._auth = auth
+        self._request = request
+
+    def guard(self, stream: AsyncIterator[T], stop: anyio.Event) -> AsyncIterator[T]:
+        """`stream`, with `stop` set when the request's key is revoked; `stream` must end
+        soon after `stop` is set. Unchanged when the request came without a key."""
+        key: ApiKey | None = getattr(self._request.state, "api_key", None)
+        return stream if key is None else self._watched(stream, key, stop)
+
+    async def _watched(
+        self, stream: AsyncIterator[T], key: ApiKey, stop: anyio.Event
+    ) -> AsyncIterator[T]:
+        async def stop_on_revocation() -> None:
+            await self._auth.wait_for_revocation(key)
+            logger.info("key %s was revoked: closing an event stream it opened", key.id)
+            stop.set()
+
+        watcher = asyncio.create_task(stop_on_revocation())
+        try:
+            async for item in stream:
+                yield item
+        finally:
+            watcher.cancel()
+
+
+async def get_revocation(request: Request, auth: AuthDep) -> Revocation:
+    return Revocation(auth, request)
+
+
+RevocationDep = Annotated[Revocation, Depends(get_revocation)]

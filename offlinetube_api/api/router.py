@@ -6,6 +6,7 @@ from offlinetube_api.api.auth import media_access, require
 from offlinetube_api.api.routes import (
     download,
     downloads,
+    event_links,
     events,
     health,
     playlists,
@@ -31,12 +32,13 @@ api_router.include_router(downloads.router, responses=KEY_ANSWERS)
 api_router.include_router(playlists.router, responses=KEY_ANSWERS)
 for module, scope in (
     (download, Scope.DOWNLOAD),
-    (events, Scope.READ),
+    (event_links, Scope.READ),
 ):
     api_router.include_router(
         module.router, dependencies=[Depends(require(scope))], responses=KEY_ANSWERS
     )
-for media_router in (stream.router, subtitles.router, thumbnails.router):
+# A key, or a signed link: `<img>`, `<video>` and `EventSource` cannot send a header.
+for media_router in (stream.router, subtitles.router, thumbnails.router, events.router):
     api_router.include_router(
         media_router, dependencies=[Depends(media_access)], responses=MEDIA_ANSWERS
     )

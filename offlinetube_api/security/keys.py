@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from offlinetube_api.security.private_files import private_file, private_folder
+
 KEY_PREFIX = "otk"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -75,7 +77,8 @@ class KeyStore:
         """A connection for one call, closed after it: `with sqlite3.connect()` alone only
         commits, and a leaked handle would keep the WAL from being checkpointed at exit."""
         if not self._schema_ready:  # once per store, not on every request's key check
-            self._database.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(self._database.parent)
+            private_file(self._database)
         connection = sqlite3.connect(self._database, isolation_level=None, timeout=5)
         try:
             connection.row_factory = sqlite3.Row
@@ -110,12 +113,13 @@ class KeyStore:
             )
         return cursor.rowcount > 0
 
-    def any_active(self) -> bool:
+    def active(self) -> list[ApiKey]:
+        """The keys not revoked, oldest first."""
         with self._connect() as connection:
-            row = connection.execute(
-                "SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)"
-            ).fetchone()
-        return bool(row[0])
+            rows = connection.execute(
+                "SELECT * FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at"
+            ).fetchall()
+        return [_key_from_row(row) for row in rows]
 
     def verify(self, presented: str) -> ApiKey | None:
         """The active key `presented` is, or None."""

@@ -4,15 +4,25 @@ header, so the listing hands out URLs that carry a short-lived signature instead
 import base64
 import hashlib
 import hmac
+import logging
 import math
+import os
+import re
 import secrets
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+from offlinetube_api.security.private_files import PRIVATE_FILE_MODE, private_file
+
+logger = logging.getLogger(__name__)
+
 # Expiry times are rounded up to this step, so one URL stays the same across refreshes of the
 # listing for a while and the browser cache keeps working.
 _EXPIRY_STEP_S = 300
+# Unix seconds in ASCII digits: str.isdigit() admits "²", which int() then refuses.
+_EXPIRY = re.compile(r"[0-9]{1,12}")
+SECRET_BYTES = 32
 
 
 class InvalidSignature(Exception):
@@ -35,21 +45,55 @@ class MediaSigner:
         return f"{path}?{urlencode({'exp': expires, 'sig': self._signature(path, expires)})}"
 
     def check(self, path: str, expires: str, signature: str, *, now: float | None = None) -> None:
-        if not expires.isdigit() or len(expires) > 12:
+        """Raises InvalidSignature unless `signature` was made by `sign` for `path` and
+        `expires` (unix seconds, as text from the query string) has not passed."""
+        if not _EXPIRY.fullmatch(expires):
             raise InvalidSignature("malformed expiry")
         if int(expires) < (now if now is not None else time.time()):
             raise InvalidSignature("this link has expired")
-        if not hmac.compare_digest(self._signature(path, int(expires)), signature):
+        expected = self._signature(path, int(expires)).encode()
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+        if not hmac.compare_digest(expected, signature.encode()):
             raise InvalidSignature("bad signature")
 
 
 def load_or_create_secret(path: Path) -> bytes:
     """The signing secret survives restarts (links stay valid) and never leaves the data
-    folder. Blocking; call at start-up."""
-    if path.exists():
-        return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(32)
-    path.touch(mode=0o600)
-    path.write_bytes(secret)
+    folder. A missing, empty or short one (a crash or a full disk at first start) is replaced,
+    which invalidates every link signed before. Blocking; call at start-up."""
+    secret = path.read_bytes() if path.exists() else None
+    if secret is not None and len(secret) >= SECRET_BYTES:
+        private_file(path)
+        return secret
+    if secret is None:
+        logger.info("made a new signing key in %s", path)
+    else:
+        logger.warning(
+            "%s held %d bytes, fewer than %d: replaced by a new key; media and event links "
+            "handed out before no longer work",
+            path,
+            len(secret),
+            SECRET_BYTES,
+        )
+    secret = secrets.token_bytes(SECRET_BYTES)
+    _write_atomically(path, secret)
     return secret
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Whole or not at all, even across a crash: a temporary file, synced, then renamed."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # makes the rename itself durable
+    finally:
+        os.close(folder)

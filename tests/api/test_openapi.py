@@ -36,6 +36,7 @@ JSON_ROUTES = [
         {"$ref": "#/components/schemas/RemovalResult"},
     ),
     ("/api/health", "get", "200", {"$ref": "#/components/schemas/Health"}),
+    ("/api/events/link", "get", "200", {"$ref": "#/components/schemas/EventsLink"}),
 ]
 MEDIA_ROUTES = [
     ("/api/stream/{filename}", {"video/mp4", "video/webm"}),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
+from offlinetube_api.api.auth import RevocationDep
 from offlinetube_api.api.deps import EventsDep, EventStreamLimitDep, StoreDep, TaskDep
 from offlinetube_api.api.event_stream_limit import client_address
 from offlinetube_api.schemas import ErrorMessage
@@ -81,7 +82,8 @@ def last_event_id(
 ) -> int | None:
     """Anything that is not one of our ids counts as none: the client gets the current state."""
     value = (header or query or "").strip()
-    return int(value) if value.isdecimal() else None
+    # ASCII and short: int() takes other scripts' digits, and refuses over 4,300 digits.
+    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 20 else None
 
 
 LastEventIdDep = Annotated[int | None, Depends(last_event_id)]
@@ -89,8 +91,9 @@ LastEventIdDep = Annotated[int | None, Depends(last_event_id)]
 
 class CountedEventStream(EventSourceResponse):
     """An event stream that gives its place under the stream cap back when it ends, however
-    it ends. sse-starlette sets `shutdown` when the server stops; the stream then ends by
-    itself within the grace period, so the response is completed rather than cut off."""
+    it ends. sse-starlette sets `shutdown` when the server stops, and so does the revocation
+    of the key that opened it; the stream then ends by itself (within the grace period), so
+    the response is completed rather than cut off."""
 
     def __init__(
         self,
@@ -98,8 +101,13 @@ class CountedEventStream(EventSourceResponse):
         *,
         shutdown: anyio.Event,
         release: Callable[[], None],
+        revocation: RevocationDep,
     ) -> None:
-        super().__init__(stream, shutdown_event=shutdown, shutdown_grace_period=SHUTDOWN_GRACE_S)
+        super().__init__(
+            revocation.guard(stream, shutdown),
+            shutdown_event=shutdown,
+            shutdown_grace_period=SHUTDOWN_GRACE_S,
+        )
         self._release = release
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,6 +132,7 @@ async def task_events(
     events: EventsDep,
     resume_from: LastEventIdDep,
     limit: EventStreamLimitDep,
+    revocation: RevocationDep,
 ) -> Response:
     if events.nothing_left(task, resume_from):
         # 204 is what tells a browser EventSource to stop reconnecting.
@@ -131,7 +140,7 @@ async def task_events(
     release = limit.open(client_address(request))  # last: nothing can fail after it
     shutdown = anyio.Event()
     stream = events.task_stream(task, resume_from, shutdown)
-    return CountedEventStream(stream, shutdown=shutdown, release=release)
+    return CountedEventStream(stream, shutdown=shutdown, release=release, revocation=revocation)
 
 
 @router.get(
@@ -150,8 +159,9 @@ async def all_events(
     events: EventsDep,
     resume_from: LastEventIdDep,
     limit: EventStreamLimitDep,
+    revocation: RevocationDep,
 ) -> EventSourceResponse:
     release = limit.open(client_address(request))  # last: nothing can fail after it
     shutdown = anyio.Event()
     stream = events.all_tasks_stream(store, resume_from, shutdown)
-    return CountedEventStream(stream, shutdown=shutdown, release=release)
+    return CountedEventStream(stream, shutdown=shutdown, release=release, revocation=revocation)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from offlinetube_api.api.auth import AuthPolicy, media_access
+from offlinetube_api.api.auth import media_access
 from offlinetube_api.api.media_response import MediaFileResponse
 from offlinetube_api.errors import (
     THUMBNAIL_NOT_FOUND,
@@ -72,14 +72,14 @@ class ThumbnailEndpoint:
     answer; only a miss reads a file, of at most 512 KiB."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Router dependencies do not reach a plain route: check access here, as they would.
-        auth: AuthPolicy = scope["app"].state.auth
-        if await auth.required():
-            try:
-                await media_access(Request(scope), auth)
-            except OfflineTubeError as exc:
-                await error_response(exc)(scope, receive, send)
-                return
+        # Router dependencies do not reach a plain route: run the same check here.
+        request = Request(scope)
+        query = request.query_params
+        try:
+            await media_access(request, scope["app"].state.auth, query.get("exp"), query.get("sig"))
+        except OfflineTubeError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
         cache = thumbnail_cache(scope["app"])
         thumbnail = cache.probe(scope["path_params"]["task_id"])
         response = thumbnail_response(thumbnail, _if_none_match(scope))
