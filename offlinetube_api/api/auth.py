@@ -89,8 +89,11 @@ class AuthPolicy:
     async def wait_for_revocation(self, key: ApiKey) -> None:
         """Returns once `key` is no longer active, as seen by a check made after this call."""
         since = time.monotonic()
-        while self._checked_at < since or key.id in await self.active_key_ids():
+        while True:
             await asyncio.sleep(_REVOCATION_POLL_S)
+            active = await self.active_key_ids()
+            if self._checked_at >= since and key.id not in active:
+                return
 
     async def identify(self, request: Request) -> ApiKey | None:
         """The key the request carries, if any; a key that does not check out is a 401."""
