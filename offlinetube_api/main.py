@@ -47,6 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store, database=settings.database_path, downloads_dir=settings.downloads_dir
     )
     auth = app.state.auth = await asyncio.to_thread(_auth_policy, settings)
+    await auth.required()  # learns which keys exist, so the first events are signed if need be
     events = TaskEvents(present=auth.present)
     notifier = _webhook_notifier(settings)
     manager = DownloadManager(
