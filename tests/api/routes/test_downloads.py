@@ -18,7 +18,7 @@ TASK_FIELDS = {
     "total_bytes", "speed", "eta", "error", "filename", "filesize", "ext", "duration",
     "thumbnail", "stream_url", "created_at", "started_at", "finished_at", "attempts",
     "error_kind", "playlist_id", "playlist_index", "audio_only", "subtitles",
-    "warnings", "transcoded", "source_url",
+    "warnings", "transcoded", "source_url", "events_url",
 }  # fmt: skip
 IMAGE_MAGIC = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "image/webp": b"RIFF"}
 
