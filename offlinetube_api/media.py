@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,8 +176,22 @@ def remove_partial_files(downloads_dir: Path, task_id: str) -> None:
         shutil.rmtree(partial_dir(downloads_dir, task_id), ignore_errors=True)
 
 
-def remove_all_partial_files(downloads_dir: Path) -> None:
-    shutil.rmtree(downloads_dir / PARTIAL_FOLDER, ignore_errors=True)
+def partial_folder_names(downloads_dir: Path) -> list[str]:
+    """What `.incomplete/` holds: normally one folder per task id."""
+    try:
+        return [entry.name for entry in (downloads_dir / PARTIAL_FOLDER).iterdir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def remove_partial_folders(downloads_dir: Path, names: Iterable[str]) -> None:
+    """Delete these entries of `.incomplete/`, folders or stray files alike."""
+    for name in names:
+        path = downloads_dir / PARTIAL_FOLDER / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def remove_task_files(downloads_dir: Path, thumbnails_dir: Path, task_id: str) -> list[Path]:

@@ -94,6 +94,10 @@ class Task:
     # Which of the videos embedded in the page at `url` to download (1-based, yt-dlp's
     # playlist_items), for a video that has no address of its own; None: the page's first.
     page_item: int | None = None
+    # The process group of its latest download process and when that group's leader started
+    # (clock ticks after boot): a restart checks that nothing of it is still alive.
+    process_group: int | None = None
+    process_started: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,10 @@ _MIGRATIONS = (
     """
     ALTER TABLE tasks ADD COLUMN page_item INTEGER;
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN process_group INTEGER;
+    ALTER TABLE tasks ADD COLUMN process_started INTEGER;
+    """,
 )
 
 

@@ -10,6 +10,7 @@ import pytest
 from tests.fixtures.canary import CanaryServer
 from tests.fixtures.media import make_media
 from tests.fixtures.service import RunningService, ServiceFactory, start_service
+from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
 
 
@@ -57,3 +58,11 @@ def canary() -> Iterator[CanaryServer]:
 def guarded_service(make_service: ServiceFactory, site: FixtureSite) -> RunningService:
     """The service with the SSRF guard on, admitting the fixture site's address alone."""
     return make_service(allow_private_urls=False, allow_private_networks=["127.0.0.1"])
+
+
+@pytest.fixture
+def service_process(tmp_path: Path) -> Iterator[ServiceProcess]:
+    """`python -m offlinetube_api` in its own process, for tests that kill or restart it."""
+    service = ServiceProcess(tmp_path)
+    yield service
+    service.stop()

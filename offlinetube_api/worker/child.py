@@ -3,13 +3,11 @@
 It never opens the database; everything it knows arrives in the DownloadJob and everything it
 learns leaves as a Report."""
 
-import ctypes
 import ipaddress
 import itertools
 import logging
 import os
 import shutil
-import signal
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -21,7 +19,7 @@ from yt_dlp.utils import YoutubeDLError, format_bytes
 
 from offlinetube_api.ffmpeg import media_duration
 from offlinetube_api.models import ErrorKind
-from offlinetube_api.worker import network_guard
+from offlinetube_api.worker import lifeline, network_guard
 from offlinetube_api.worker.download_checks import (
     DownloadChecks,
     RefusedDownload,
@@ -51,8 +49,6 @@ logger = logging.getLogger("offlinetube_api.worker")
 PROGRESS_INTERVAL_S = 0.25
 DOWNLOAD_NICENESS = 10
 PLAYLIST_TYPES = ("playlist", "multi_video")
-
-_PR_SET_PDEATHSIG = 1
 
 
 class ParentGone(Exception):
@@ -156,15 +152,6 @@ class YtdlpLogger:
         message = clean_message(message)
         self.refusal = self.refusal or guard_refusal(message)
         logger.info(message)
-
-
-def _die_with_parent() -> None:
-    """Leave no orphan downloading on its own if the service is killed."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the broken pipe still stops us
-        pass
 
 
 def _finished(
@@ -290,7 +277,7 @@ def run(job: DownloadJob, connection: Connection) -> None:
     # Downloads are background work: when the cores are busy, the API answers first. Inherited
     # by ffmpeg and every other program yt-dlp starts.
     os.nice(DOWNLOAD_NICENESS)
-    _die_with_parent()
+    lifeline.die_with_service(connection)  # no orphan may outlive the service
     logging.basicConfig(level=logging.INFO, format=f"%(levelname)s [{job.task_id[:8]}] %(message)s")
     reporter = Reporter(connection)
     if not job.allow_private_urls:

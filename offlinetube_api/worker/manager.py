@@ -22,14 +22,24 @@ from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
 from offlinetube_api.schemas import QueueInfo
 from offlinetube_api.store import TaskStore
 from offlinetube_api.webhooks import WebhookNotifier
+from offlinetube_api.worker import process_groups
 from offlinetube_api.worker.existing import ExistingDownloads
 from offlinetube_api.worker.ledger import TaskLedger, cancelled, fresh_attempt, new_task, now
 from offlinetube_api.worker.messages import DownloadJob, Failed, Finished, Outcome, PlaylistFound
-from offlinetube_api.worker.outcomes import OutcomeRecorder, StopReason
+from offlinetube_api.worker.outcomes import (
+    OutcomeRecorder,
+    StopReason,
+    keeps_partial_files,
+    may_run_again,
+)
 from offlinetube_api.worker.process import DownloadProcess
+from offlinetube_api.worker.process_groups import ProcessGroup
 from offlinetube_api.worker.waiting import WaitingQueue
 
 logger = logging.getLogger(__name__)
+
+# How long a start-up waits for a killed process group of the previous run to disappear.
+LEFTOVER_GROUP_DEADLINE_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,15 +236,44 @@ class DownloadManager:
             await running.done.wait()
 
     async def _recover(self) -> None:
-        """Requeue what a crash or a restart left behind, oldest first, with clean folders."""
-        # Nothing runs yet, so every partial file is a leftover, whether its task survives or not.
-        await asyncio.to_thread(media.remove_all_partial_files, self._settings.downloads_dir)
+        """Requeue what a crash or a restart left behind, oldest first. Nothing of a previous
+        run may still be alive; partial files are kept for tasks that can run again."""
         interrupted = await self._store.with_status([TaskStatus.DOWNLOADING, TaskStatus.PROCESSING])
         for task in interrupted:
-            await self._ledger.save(task.id, **fresh_attempt(TaskStatus.QUEUED))
-            logger.info("task %s was interrupted; it is queued again", task.id)
+            if await self._previous_run_ended(task):
+                await self._ledger.save(task.id, **fresh_attempt(TaskStatus.QUEUED))
+                logger.info("task %s was interrupted; it is queued again", task.id)
+        await self._sweep_partial_files()
         for task in await self._store.with_status([TaskStatus.QUEUED]):
             self._waiting.put(task.id)
+
+    async def _previous_run_ended(self, task: Task) -> bool:
+        """Kill what is left of the task's last download process group, if anything; a group
+        that will not die fails the task rather than have two runs write the same files."""
+        if task.process_group is None or task.process_started is None:
+            return True
+        group = ProcessGroup(pgid=task.process_group, started=task.process_started)
+        if await process_groups.end(group, deadline_s=LEFTOVER_GROUP_DEADLINE_S):
+            return True
+        await self._ledger.save(
+            task.id,
+            status=TaskStatus.FAILED,
+            error=f"its download process group {group.pgid} from before the restart would not "
+            "stop; retry once it is gone",
+            error_kind=ErrorKind.UNKNOWN,
+            finished_at=now(),
+        )
+        return False
+
+    async def _sweep_partial_files(self) -> None:
+        """Nothing runs yet: partial files of tasks that are gone, done or cancelled go."""
+        downloads = self._settings.downloads_dir
+        leftovers = []
+        for name in await asyncio.to_thread(media.partial_folder_names, downloads):
+            task = await self._store.get(name) if media.is_task_id(name) else None
+            if task is None or not may_run_again(task):
+                leftovers.append(name)
+        await asyncio.to_thread(media.remove_partial_folders, downloads, leftovers)
 
     async def _work(self) -> None:
         while not self._closing:
@@ -301,6 +340,7 @@ class DownloadManager:
             )
             if running.stop_reason is None:
                 await process.start()
+                await self._remember_group(task_id, process)
                 if running.stop_reason is not None:
                     process.kill()  # stopped while it was starting
                 async for report in process.reports():
@@ -311,7 +351,19 @@ class DownloadManager:
         finally:
             process.kill()
             exit_code = await process.wait()
-            await asyncio.to_thread(
-                media.remove_partial_files, self._settings.downloads_dir, task_id
-            )
+            if not keeps_partial_files(outcome, running.stop_reason):
+                await asyncio.to_thread(
+                    media.remove_partial_files, self._settings.downloads_dir, task_id
+                )
             await self._outcomes.settle(task, outcome, running.stop_reason, exit_code)
+
+    async def _remember_group(self, task_id: str, process: DownloadProcess) -> None:
+        """Saved for the next start (see _previous_run_ended); bookkeeping nobody watches, so
+        straight to the store, without an event."""
+        group = (
+            await asyncio.to_thread(process_groups.group_of, process.pid) if process.pid else None
+        )
+        if group:
+            await self._store.update(
+                task_id, process_group=group.pgid, process_started=group.started
+            )

@@ -3,6 +3,7 @@ is final or retried later, or a playlist expanded into one task per video."""
 
 import asyncio
 import logging
+import signal
 from dataclasses import asdict
 from enum import Enum, auto
 
@@ -88,9 +89,7 @@ class OutcomeRecorder:
         elif isinstance(outcome, PlaylistFound):
             await self._expand_playlist(task, outcome)
         else:
-            failure = outcome or Failed(
-                f"download process exited unexpectedly (exit code {exit_code})"
-            )
+            failure = outcome or _unexpected_exit(task, exit_code)
             await self._fail(task, failure)
 
     async def _cancel(self, task_id: str) -> None:
@@ -190,3 +189,37 @@ def _place(posted: Task, entry: PlaylistEntry, *, index: int) -> PlaylistPlace:
         source_url=posted.url,
         page_item=entry.page_item,
     )
+
+
+def _unexpected_exit(task: Task, exit_code: int | None) -> Failed:
+    """The download process ended without saying how. Killed by a signal (the kernel's
+    out-of-memory killer, a kill from outside) is worth another try; anything else is not."""
+    if exit_code is None or exit_code >= 0:
+        return Failed(f"download process exited unexpectedly (exit code {exit_code})")
+    try:
+        name = signal.Signals(-exit_code).name
+    except ValueError:
+        name = f"signal {-exit_code}"
+    logger.warning("task %s: its download process was killed by %s", task.id, name)
+    return Failed(
+        f"The download process was killed by {name} (out of memory, or stopped from outside)",
+        ErrorKind.KILLED,
+    )
+
+
+def keeps_partial_files(outcome: Outcome | None, stop_reason: StopReason | None) -> bool:
+    """Whether a run's partial files stay for the next attempt to continue: after a failure,
+    a killed process or a shutdown, yes; once the task is done, cancelled or removed, or when
+    the disk is full, no."""
+    if stop_reason is not None:
+        return stop_reason is StopReason.SHUTDOWN
+    if isinstance(outcome, Failed):
+        return outcome.kind is not ErrorKind.DISK_FULL
+    return outcome is None
+
+
+def may_run_again(task: Task) -> bool:
+    """Whether a task's partial files can still serve a later attempt (a retry included)."""
+    if task.status is TaskStatus.FAILED:
+        return task.error_kind is not ErrorKind.DISK_FULL
+    return not task.status.is_final

@@ -107,8 +107,8 @@ def build_options(
         "postprocessor_args": ffmpeg_input_args(),
         "noplaylist": True,
         "playlist_items": str(job.page_item or 1),
-        "overwrites": True,
-        "continuedl": False,
+        "overwrites": True,  # a finished part file of an interrupted run is fetched again
+        "continuedl": True,  # a .part file left by a restart or a failure is continued (Range)
         "cachedir": False,
         "quiet": True,
         "noprogress": True,

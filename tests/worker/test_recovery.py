@@ -1,75 +1,13 @@
-"""A crash mid-download loses nothing: the next start cleans the partial files and resumes."""
+"""A crash mid-download loses nothing: the next start resumes, and sweeps partial files that no
+task will use."""
 
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
-import httpx
-import pytest
 
 from tests.fixtures.processes import descendants, is_running
 from tests.fixtures.service import wait_until
+from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class ServiceProcess:
-    """`python -m offlinetube_api` as a user would start it."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> httpx.Client:
-        env = os.environ | {
-            "OFFLINETUBE_PORT": str(self.port),
-            "OFFLINETUBE_DOWNLOADS_DIR": str(self.root / "downloads"),
-            "OFFLINETUBE_THUMBNAILS_DIR": str(self.root / "thumbnails"),
-            "OFFLINETUBE_DATA_DIR": str(self.root / "data"),
-            "OFFLINETUBE_ALLOW_PRIVATE_URLS": "true",
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "offlinetube_api"], env=env, cwd=self.root
-        )
-        client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=5)
-
-        def healthy() -> bool:
-            try:
-                return client.get("/api/health").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(healthy, deadline_s=30, what="the service to answer")
-        return client
-
-    def kill(self) -> None:
-        assert self.process
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-
-
-@pytest.fixture
-def service_process(tmp_path: Path) -> Iterator[ServiceProcess]:
-    service = ServiceProcess(tmp_path)
-    yield service
-    service.stop()
 
 
 def test_killed_service_restarts_interrupted_download(
@@ -131,8 +69,6 @@ def test_sigterm_requeues_running_download_and_next_start_finishes_it(
     with sqlite3.connect(service_process.root / "data" / "offlinetube.sqlite3") as database:
         saved = database.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
     assert saved == ("queued",)
-    stray = service_process.root / "downloads" / ".incomplete"
-    assert not stray.exists() or not any(stray.iterdir())
     client = service_process.start()
     wait_until(
         lambda: client.get(f"/api/downloads/{task_id}").json()["status"] == "completed",
