@@ -16,6 +16,7 @@ from offlinetube_api import __version__
 from offlinetube_api.api.auth import is_loopback_host
 from offlinetube_api.config import Settings
 from offlinetube_api.library import RebuildReport, rebuild
+from offlinetube_api.instance_lock import DataFolderBusy, hold_data_folder
 from offlinetube_api.main import create_app
 from offlinetube_api.security.keys import KeyStore, Scope
 from offlinetube_api.server_config import uvicorn_config
@@ -35,6 +36,15 @@ AND_OPEN = """; and as no other key is active, a service on a loopback address
 with OFFLINETUBE_AUTH unset would answer anyone who can reach it, without a key"""
 
 
+def lock_data_folder(settings: Settings) -> None:
+    """First thing at start-up: a second instance on the same data folder stops here, exit 2."""
+    try:
+        hold_data_folder(settings.data_dir)
+    except DataFolderBusy as busy:
+        print(busy, file=sys.stderr)
+        sys.exit(2)
+
+
 DAMAGED_DATABASE = """{problem}. Restore a backup over it (made with \
 `offlinetube-api backup <file>`), or move it aside and run `offlinetube-api rebuild` to restore \
 the library from the files in {downloads}."""
@@ -52,6 +62,7 @@ def _refuse_unusable_database(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> None:
+    lock_data_folder(settings)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )

@@ -1,0 +1,66 @@
+"""Two instances on one data folder: the second stops at once with one line, exit code 2, and
+the first carries on as if nothing happened."""
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.fixtures.service import wait_until
+from tests.fixtures.service_process import ServiceProcess
+from tests.fixtures.site import FixtureSite
+
+
+def _start_downloading(service: ServiceProcess, site: FixtureSite) -> tuple[httpx.Client, str]:
+    client = service.start()
+    media = site.url(f"/slow/20000/clip.mp4?test={uuid.uuid4().hex}")
+    task_id = client.post("/api/download", json={"url": site.page_url(video=media)}).json()["id"]
+    wait_until(
+        lambda: (client.get(f"/api/downloads/{task_id}").json()["downloaded_bytes"] or 0) > 0,
+        what="the download to be under way",
+    )
+    return client, task_id
+
+
+def _refused(second: ServiceProcess) -> str:
+    process = second.launch(stderr=subprocess.PIPE)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2, stderr
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "another instance" in lines[0], lines
+    return lines[0]
+
+
+def _first_unharmed(service: ServiceProcess, client: httpx.Client, task_id: str) -> None:
+    def finished() -> dict[str, object] | None:
+        task: dict[str, object] = client.get(f"/api/downloads/{task_id}").json()
+        return task if task["status"] not in ("queued", "downloading", "processing") else None
+
+    task = wait_until(finished, what="the first instance's download to finish")
+    assert (task["status"], task["attempts"]) == ("completed", 1), task
+    assert (service.root / "downloads" / f"video__{task_id}.mp4").is_file()
+
+
+def test_second_instance_on_the_same_data_folder_exits_at_once(
+    service_process: ServiceProcess, site: FixtureSite
+) -> None:
+    client, task_id = _start_downloading(service_process, site)
+
+    line = _refused(ServiceProcess(service_process.root))
+
+    assert str(service_process.root / "data") in line and f"pid {service_process.pid}" in line
+    _first_unharmed(service_process, client, task_id)
+
+
+def test_second_instance_reaching_the_data_folder_by_another_path_exits_too(
+    service_process: ServiceProcess, site: FixtureSite, tmp_path: Path
+) -> None:
+    client, task_id = _start_downloading(service_process, site)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "data").symlink_to(service_process.root / "data")
+
+    _refused(ServiceProcess(elsewhere))
+
+    _first_unharmed(service_process, client, task_id)
