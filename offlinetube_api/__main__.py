@@ -15,8 +15,8 @@ from pydantic_core import ErrorDetails
 from offlinetube_api import __version__
 from offlinetube_api.api.auth import is_loopback_host
 from offlinetube_api.config import Settings
-from offlinetube_api.library import RebuildReport, rebuild
 from offlinetube_api.instance_lock import DataFolderBusy, hold_data_folder
+from offlinetube_api.library import RebuildReport, rebuild
 from offlinetube_api.main import create_app
 from offlinetube_api.security.keys import KeyStore, Scope
 from offlinetube_api.server_config import uvicorn_config

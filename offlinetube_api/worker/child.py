@@ -26,7 +26,13 @@ from offlinetube_api.worker.download_checks import (
     TooLarge,
     check_space,
 )
-from offlinetube_api.worker.failures import classify, clean_message, guard_refusal
+from offlinetube_api.worker.failures import (
+    classify,
+    clean_message,
+    guard_refusal,
+    refused_resume,
+    refused_write_message,
+)
 from offlinetube_api.worker.messages import (
     DownloadJob,
     Failed,
@@ -218,11 +224,23 @@ def _add_hooks(
     return playable
 
 
-def _failure(error: YoutubeDLError | OSError, log: YtdlpLogger) -> Failed:
+def _failure(error: YoutubeDLError | OSError, log: YtdlpLogger, job: DownloadJob) -> Failed:
     kind, message = classify(error)
     if log.refusal is not None:
         kind, message = ErrorKind.FORBIDDEN_TARGET, log.refusal
+    elif kind is ErrorKind.STORAGE:
+        message = refused_write_message(
+            message, downloads_dir=job.downloads_dir, thumbnails_dir=job.thumbnails_dir
+        )
     return Failed(message, kind)
+
+
+def _forget_part_files(job: DownloadJob) -> bool:
+    """Delete the job's .part files; False if there were none."""
+    parts = list(Path(job.partial_dir).glob("*.part"))
+    for part in parts:
+        part.unlink(missing_ok=True)
+    return bool(parts)
 
 
 def download(job: DownloadJob, reporter: Reporter) -> Outcome:
@@ -247,7 +265,11 @@ def download(job: DownloadJob, reporter: Reporter) -> Outcome:
     except RefusedDownload as exc:
         return Failed(str(exc), exc.kind)
     except (YoutubeDLError, OSError) as exc:  # DownloadError, UnavailableVideoError...
-        return _failure(exc, log)
+        if refused_resume(exc) and _forget_part_files(job):
+            # A .part file that is already whole: yt-dlp asks again for the same range (its
+            # second request reuses the first one's headers). Fetch that file again instead.
+            return download(job, reporter)
+        return _failure(exc, log, job)
     return _finished(final_paths, job, skipped, transcoded=bool(playable and playable.transcoded))
 
 

@@ -2,6 +2,7 @@
 can act on."""
 
 import errno
+import os
 import re
 from http import HTTPStatus
 
@@ -13,6 +14,7 @@ from offlinetube_api.worker.network_guard import ALLOW_HINT, ForbiddenTarget
 
 _BY_MESSAGE: tuple[tuple[ErrorKind, str], ...] = (
     (ErrorKind.DISK_FULL, r"no space left on device|disk quota exceeded"),
+    (ErrorKind.STORAGE, r"read-only file system|\[Errno (1|13|30)\] "),
     (ErrorKind.RATE_LIMITED, r"HTTP Error 429|too many requests"),
     (ErrorKind.AUTH_REQUIRED, r"HTTP Error (401|403)|sign in|log ?in|members[- ]only|private"),
     (ErrorKind.NOT_FOUND, r"HTTP Error (404|410)|not available|unavailable|removed|not exist"),
@@ -25,6 +27,8 @@ _BY_MESSAGE: tuple[tuple[ErrorKind, str], ...] = (
     ),
     (ErrorKind.POSTPROCESS, r"postprocessing|ffmpeg|conversion failed"),
 )
+# A folder refusing a write: read-only, permissions, an immutable flag.
+_REFUSED_WRITE = (errno.EROFS, errno.EACCES, errno.EPERM)
 _MAX_CAUSE_DEPTH = 10
 # Some yt-dlp paths (subtitles) keep only the text of the guard's refusal, not the exception.
 _REFUSAL_MESSAGE = re.compile(r"Refused to .*?" + re.escape(f"({ALLOW_HINT})"))
@@ -76,6 +80,8 @@ def _kind_of_cause(error: BaseException) -> ErrorKind | None:
             return ErrorKind.UNSUPPORTED
         if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
             return ErrorKind.DISK_FULL
+        if isinstance(cause, OSError) and cause.errno in _REFUSED_WRITE and cause.filename:
+            return ErrorKind.STORAGE
         if isinstance(cause, TransportError | TimeoutError | ConnectionError):
             return ErrorKind.NETWORK
         if isinstance(cause, PostProcessingError):
@@ -94,6 +100,19 @@ def _refusal(error: BaseException) -> ForbiddenTarget | None:
     return None
 
 
+def refused_resume(error: BaseException) -> bool:
+    """Whether the server answered 416: the range asked to continue a .part file is past its
+    end."""
+    cause: BaseException | None = error
+    for _ in range(_MAX_CAUSE_DEPTH):
+        if cause is None or isinstance(cause, HTTPError):
+            break
+        cause = _inner(cause)
+    return (
+        isinstance(cause, HTTPError) and cause.status == HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE
+    )
+
+
 def classify(error: BaseException) -> tuple[ErrorKind, str]:
     refusal = _refusal(error)
     if refusal is not None:  # its own message says why; the wrappers only add noise
@@ -108,3 +127,15 @@ def classify(error: BaseException) -> tuple[ErrorKind, str]:
             ErrorKind.UNKNOWN,
         )
     return kind, message
+
+
+def refused_write_message(message: str, *, downloads_dir: str, thumbnails_dir: str) -> str:
+    """A `storage` failure's message, naming the folder that refused the write, so a person
+    knows what to fix. `message` is what classify() made of the error."""
+    folder, role = (downloads_dir, "downloads")
+    if thumbnails_dir + os.sep in message:
+        folder, role = (thumbnails_dir, "thumbnails")
+    return (
+        f"The {role} folder {folder} refused a write ({message}); make it writable again and "
+        "retry: what was downloaded so far is kept"
+    )
