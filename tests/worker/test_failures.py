@@ -54,8 +54,9 @@ def test_message_is_cleaned_of_colour_codes_and_prefix() -> None:
     assert message == "Unsupported URL: http://x.test/"
 
 
-def test_only_network_and_rate_limits_are_transient() -> None:
+def test_only_network_rate_limits_and_killed_processes_are_transient() -> None:
     assert {kind for kind in ErrorKind if kind.is_transient} == {
         ErrorKind.NETWORK,
         ErrorKind.RATE_LIMITED,
+        ErrorKind.KILLED,
     }
