@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench chaos clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: install
 ## BENCH_QUICK=1 for a one-minute smoke run, BENCH_OUT=<file> to write elsewhere).
 bench: install
 	$(BIN)/python -m bench
+
+## Crash consistency: rounds of kill -9 during 8 throttled downloads, each figure must read 0
+## (3 rounds, about 2 minutes; CHAOS_ROUNDS=30 for the full run, CHAOS_OUT=<file> to keep it).
+chaos: install
+	$(BIN)/python -m bench.chaos
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
