@@ -80,6 +80,13 @@ def _finished(client: httpx.Client, posted: list[Posted]) -> dict[str, dict[str,
         time.sleep(0.5)
 
 
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+    except OSError:
+        return "?"
+
+
 def _sha256(path: Path) -> bytes:
     return hashlib.sha256(path.read_bytes()).digest()
 
@@ -114,13 +121,15 @@ class Chaos:
 
     def _kill_and_restart(self) -> tuple[int, httpx.Client]:
         """SIGKILL, restart at once; returns how many of the old processes lived 1 s on."""
-        old = descendants(self.service.pid)
+        old = {pid: command_line(pid) for pid in descendants(self.service.pid)}
         self.service.kill()
         killed_at = time.monotonic()
         self.service.process = self.service.launch()
         time.sleep(max(0.0, killed_at + ORPHAN_CHECK_S - time.monotonic()))
-        orphans = sum(is_running(pid) for pid in old)
-        return orphans, self.service.wait_ready()
+        orphans = [command for pid, command in old.items() if is_running(pid)]
+        for command in orphans:
+            print(f"  alive 1 s after the kill: {command}", flush=True)
+        return len(orphans), self.service.wait_ready()
 
     def _check(self, client: httpx.Client, posted: list[Posted]) -> None:
         tasks = _finished(client, posted)

@@ -296,10 +296,12 @@ def _add_extras(
 def run(job: DownloadJob, connection: Connection) -> None:
     """Entry point of the download process (module level, so spawn/forkserver can find it)."""
     os.setsid()  # own process group: a cancel kills ffmpeg and friends together with us
+    # No orphan may outlive the service. Started before nice(), which on Linux holds for the
+    # calling thread and the threads and programs it starts later: the watcher keeps its place.
+    lifeline.die_with_service(connection)
     # Downloads are background work: when the cores are busy, the API answers first. Inherited
     # by ffmpeg and every other program yt-dlp starts.
     os.nice(DOWNLOAD_NICENESS)
-    lifeline.die_with_service(connection)  # no orphan may outlive the service
     logging.basicConfig(level=logging.INFO, format=f"%(levelname)s [{job.task_id[:8]}] %(message)s")
     reporter = Reporter(connection)
     if not job.allow_private_urls:
