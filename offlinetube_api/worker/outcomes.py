@@ -207,19 +207,23 @@ def _unexpected_exit(task: Task, exit_code: int | None) -> Failed:
     )
 
 
+# Failures whose partial files only take space: the disk is full, or the file is over the cap.
+_PARTIAL_FILES_WORTHLESS = (ErrorKind.DISK_FULL, ErrorKind.TOO_LARGE)
+
+
 def keeps_partial_files(outcome: Outcome | None, stop_reason: StopReason | None) -> bool:
     """Whether a run's partial files stay for the next attempt to continue: after a failure,
     a killed process or a shutdown, yes; once the task is done, cancelled or removed, or when
-    the disk is full, no."""
+    the disk is full or the file too large, no."""
     if stop_reason is not None:
         return stop_reason is StopReason.SHUTDOWN
     if isinstance(outcome, Failed):
-        return outcome.kind is not ErrorKind.DISK_FULL
+        return outcome.kind not in _PARTIAL_FILES_WORTHLESS
     return outcome is None
 
 
 def may_run_again(task: Task) -> bool:
     """Whether a task's partial files can still serve a later attempt (a retry included)."""
     if task.status is TaskStatus.FAILED:
-        return task.error_kind is not ErrorKind.DISK_FULL
+        return task.error_kind not in _PARTIAL_FILES_WORTHLESS
     return not task.status.is_final
