@@ -207,23 +207,26 @@ def _unexpected_exit(task: Task, exit_code: int | None) -> Failed:
     )
 
 
-# Failures whose partial files only take space: the disk is full, or the file is over the cap.
-_PARTIAL_FILES_WORTHLESS = (ErrorKind.DISK_FULL, ErrorKind.TOO_LARGE)
+def _worth_continuing(kind: ErrorKind | None) -> bool:
+    """Failures a later attempt can get past, so what they downloaded is kept for it: the
+    transient ones, and a folder that refused a write. Any other failure's partial files are
+    of no use to anyone (or unsafe, like a refused playlist) and go."""
+    return kind is not None and (kind.is_transient or kind is ErrorKind.STORAGE)
 
 
 def keeps_partial_files(outcome: Outcome | None, stop_reason: StopReason | None) -> bool:
-    """Whether a run's partial files stay for the next attempt to continue: after a failure,
-    a killed process or a shutdown, yes; once the task is done, cancelled or removed, or when
-    the disk is full or the file too large, no."""
+    """Whether a run's partial files stay for the next attempt to continue: after a shutdown,
+    a process that died without a word, or a failure worth continuing, yes; once the task is
+    done, cancelled or removed, no."""
     if stop_reason is not None:
         return stop_reason is StopReason.SHUTDOWN
     if isinstance(outcome, Failed):
-        return outcome.kind not in _PARTIAL_FILES_WORTHLESS
+        return _worth_continuing(outcome.kind)
     return outcome is None
 
 
 def may_run_again(task: Task) -> bool:
     """Whether a task's partial files can still serve a later attempt (a retry included)."""
     if task.status is TaskStatus.FAILED:
-        return task.error_kind not in _PARTIAL_FILES_WORTHLESS
+        return _worth_continuing(task.error_kind)
     return not task.status.is_final

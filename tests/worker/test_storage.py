@@ -1,6 +1,7 @@
 """A downloads folder that refuses writes fails the task as `storage`, names the folder, and
 keeps what was downloaded, so a retry once the folder is writable again continues from there."""
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -32,6 +33,15 @@ def refusing_writes(folder: Path) -> Iterator[None]:
             folder.chmod(0o755)
 
 
+def _part_bytes(folder: Path) -> int:
+    """How much the .part files in `folder` hold (0 before the first byte arrives)."""
+    total = 0
+    for part in folder.glob("*.part"):
+        with contextlib.suppress(FileNotFoundError):  # renamed meanwhile
+            total += part.stat().st_size
+    return total
+
+
 def _media(site: FixtureSite) -> tuple[str, str]:
     path = f"/slow/60000/clip.mp4?test={uuid.uuid4().hex}"
     return site.page_url(video=site.url(path)), path
@@ -48,7 +58,7 @@ def test_folder_refusing_writes_mid_download_fails_as_storage_and_retry_continue
     page, path = _media(site)
     task_id = service.download(page)["id"]
     partial = service.settings.downloads_dir / ".incomplete" / task_id
-    wait_until(lambda: any(partial.glob("*.part")), what="the download to be under way")
+    wait_until(lambda: _part_bytes(partial) > 0, what="the download to be under way")
 
     with refusing_writes(partial):
         task = service.wait_for_status(task_id, "failed", "completed")
