@@ -8,6 +8,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from offlinetube_api.security.private_files import PRIVATE_FILE_MODE, private_folder
+
 LOCK_FILE = "offlinetube.lock"
 
 
@@ -26,8 +28,8 @@ def hold_data_folder(data_dir: Path) -> int:
     """Lock `data_dir` (an fcntl lock on `offlinetube.lock` in it) for as long as this process
     lives; returns the lock file's descriptor, which must stay open. The file says which
     process holds it. Raises DataFolderBusy."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    private_folder(data_dir)
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE)
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
