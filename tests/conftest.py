@@ -63,6 +63,6 @@ def guarded_service(make_service: ServiceFactory, site: FixtureSite) -> RunningS
 @pytest.fixture
 def service_process(tmp_path: Path) -> Iterator[ServiceProcess]:
     """`python -m offlinetube_api` in its own process, for tests that kill or restart it."""
-    service = ServiceProcess(tmp_path)
+    service = ServiceProcess(tmp_path, allow_private_urls="true")
     yield service
     service.stop()

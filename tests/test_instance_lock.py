@@ -47,7 +47,7 @@ def test_second_instance_on_the_same_data_folder_exits_at_once(
 ) -> None:
     client, task_id = _start_downloading(service_process, site)
 
-    line = _refused(ServiceProcess(service_process.root))
+    line = _refused(ServiceProcess(service_process.root, allow_private_urls="true"))
 
     assert str(service_process.root / "data") in line and f"pid {service_process.pid}" in line
     _first_unharmed(service_process, client, task_id)
@@ -61,6 +61,6 @@ def test_second_instance_reaching_the_data_folder_by_another_path_exits_too(
     elsewhere.mkdir()
     (elsewhere / "data").symlink_to(service_process.root / "data")
 
-    _refused(ServiceProcess(elsewhere))
+    _refused(ServiceProcess(elsewhere, allow_private_urls="true"))
 
     _first_unharmed(service_process, client, task_id)

@@ -16,14 +16,14 @@ import pytest
 
 from offlinetube_api.library import read_sidecar, write_sidecar
 from offlinetube_api.models import Task, TaskStatus
-from tests.fixtures.cli import Installation
 from tests.fixtures.service import RunningService, start_service, wait_until
+from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
 
 
 @pytest.fixture
-def installation(tmp_path: Path) -> Iterator[Installation]:
-    made = Installation(tmp_path / "install")
+def installation(tmp_path: Path) -> Iterator[ServiceProcess]:
+    made = ServiceProcess(tmp_path / "install", allow_private_urls="true")
     made.root.mkdir()
     yield made
     made.stop()
@@ -48,7 +48,7 @@ def finish(client: httpx.Client, url: str, **extra: Any) -> dict[str, Any]:
     return task
 
 
-def delete_database(installation: Installation) -> None:
+def delete_database(installation: ServiceProcess) -> None:
     for path in installation.database.parent.glob("offlinetube.sqlite3*"):
         path.unlink()
 
@@ -68,7 +68,7 @@ def assert_restored(client: httpx.Client, before: dict[str, Any]) -> None:
 
 
 def test_deleted_database_warns_at_start_and_rebuild_restores_the_library(
-    installation: Installation, site: FixtureSite
+    installation: ServiceProcess, site: FixtureSite
 ) -> None:
     client = installation.start()
     with_thumbnail = finish(
@@ -99,7 +99,7 @@ def test_deleted_database_warns_at_start_and_rebuild_restores_the_library(
 
 
 def test_rebuild_after_restoring_an_old_backup_adds_only_what_it_lacks(
-    installation: Installation, site: FixtureSite, tmp_path: Path
+    installation: ServiceProcess, site: FixtureSite, tmp_path: Path
 ) -> None:
     client = installation.start()
     old = finish(client, site.page_url(video=site.url("/media/clip.mp4")))

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures.server_process import ServerProcess, server_process
+from tests.fixtures.service_process import ServiceProcess, running_service
 
 # The attackers come from another loopback address than the client that must still be served.
 ATTACKER = "127.0.0.2"
@@ -26,7 +26,7 @@ TRICKLE_INTERVAL_S = 0.1
 REQUEST_HEAD = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 10_000
 
 
-def _connect(server: ServerProcess, source: str = "127.0.0.1") -> socket.socket:
+def _connect(server: ServiceProcess, source: str = "127.0.0.1") -> socket.socket:
     address = ("127.0.0.1", server.port)
     return socket.create_connection(address, timeout=5, source_address=(source, 0))
 
@@ -61,7 +61,9 @@ class Trickler:
 
 def test_trickling_sockets_do_not_starve_health(tmp_path: Path) -> None:
     with ExitStack() as stack:
-        server = stack.enter_context(server_process(tmp_path, open_files=SERVER_OPEN_FILES))
+        server = stack.enter_context(
+            running_service(tmp_path, open_files=SERVER_OPEN_FILES, log_level="warning")
+        )
         sockets = [stack.enter_context(_connect(server, ATTACKER)) for _ in range(TRICKLERS)]
         stack.enter_context(Trickler(sockets).running())
 
@@ -74,7 +76,9 @@ def test_trickling_sockets_do_not_starve_health(tmp_path: Path) -> None:
 
 def test_connections_beyond_the_cap_are_refused_with_json_503(tmp_path: Path) -> None:
     with ExitStack() as stack:
-        server = stack.enter_context(server_process(tmp_path, max_connections_per_client="5"))
+        server = stack.enter_context(
+            running_service(tmp_path, max_connections_per_client="5", log_level="warning")
+        )
         held = [stack.enter_context(_connect(server, ATTACKER)) for _ in range(5)]
         refused = stack.enter_context(_connect(server, ATTACKER))
         other_client = httpx.get(f"{server.base_url}/api/health", timeout=10)
@@ -91,7 +95,7 @@ def test_connections_beyond_the_cap_are_refused_with_json_503(tmp_path: Path) ->
     assert admitted.status_code == 200
 
 
-def _wait_for_admission(server: ServerProcess, source: str) -> httpx.Response:
+def _wait_for_admission(server: ServiceProcess, source: str) -> httpx.Response:
     """The first answer to `source` that is not the refusal; the server may take a moment to
     see that a held connection closed."""
     transport = httpx.HTTPTransport(local_address=source)
@@ -133,15 +137,15 @@ CLOSE_DEADLINE_S = 20.0
 
 
 @pytest.fixture(scope="module")
-def quick_timeout_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def quick_timeout_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     root = tmp_path_factory.mktemp("quick-timeout")
-    with server_process(root, header_timeout=str(HEADER_TIMEOUT_S)) as server:
+    with running_service(root, header_timeout=str(HEADER_TIMEOUT_S), log_level="warning") as server:
         yield server
 
 
 @pytest.mark.parametrize("sends", ["a trickled head", "nothing"])
 def test_connection_without_a_whole_head_is_closed_after_the_header_timeout(
-    quick_timeout_server: ServerProcess, sends: str
+    quick_timeout_server: ServiceProcess, sends: str
 ) -> None:
     trickle = REQUEST_HEAD if sends == "a trickled head" else b""
     with _connect(quick_timeout_server) as sock:
@@ -151,7 +155,7 @@ def test_connection_without_a_whole_head_is_closed_after_the_header_timeout(
 
 
 def test_kept_alive_connection_trickling_its_next_head_is_closed(
-    quick_timeout_server: ServerProcess,
+    quick_timeout_server: ServiceProcess,
 ) -> None:
     with _connect(quick_timeout_server) as sock:
         sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -163,7 +167,7 @@ def test_kept_alive_connection_trickling_its_next_head_is_closed(
 
 
 def test_head_sent_in_pieces_within_the_timeout_is_answered(
-    quick_timeout_server: ServerProcess,
+    quick_timeout_server: ServiceProcess,
 ) -> None:
     pieces = [b"GET /api/health HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"\r\n"]
     with _connect(quick_timeout_server) as sock:

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from offlinetube_api.config import Settings
-from tests.fixtures.cli_service import cli_service
 from tests.fixtures.service import ServiceFactory, wait_until
+from tests.fixtures.service_process import running_service
 
 NOT_A_URL = {"url": "not a url"}  # refused with 422, yet counted: nothing starts
 
@@ -56,7 +56,7 @@ def test_the_access_log_shows_requests_but_not_signatures_or_keys(tmp_path: Path
         "/api/downloads/otk_0a1b2c_KEYSECRET4",
     ]
 
-    with cli_service(tmp_path, OFFLINETUBE_AUTH="on") as service:
+    with running_service(tmp_path, auth="on") as service:
         for target in targets:
             assert service.client.get(target).status_code in (401, 403)
         wait_until(lambda: service.output.count('" 40') >= len(targets), what="access log lines")

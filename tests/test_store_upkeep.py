@@ -17,16 +17,16 @@ from offlinetube_api.models import Task, TaskStatus
 from offlinetube_api.security.keys import KeyStore, Scope
 from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.store_upkeep import check_database
-from tests.fixtures.cli import Installation
 from tests.fixtures.service import ServiceFactory, wait_until
+from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
 
 PAGE = 4096
 
 
 @pytest.fixture
-def installation(tmp_path: Path) -> Iterator[Installation]:
-    made = Installation(tmp_path / "install")
+def installation(tmp_path: Path) -> Iterator[ServiceProcess]:
+    made = ServiceProcess(tmp_path / "install", allow_private_urls="true")
     made.root.mkdir()
     yield made
     made.stop()
@@ -88,7 +88,7 @@ def put_a_folder_in_its_place(path: Path) -> None:
     [overwrite_index_page, truncate_to_half, replace_with_junk, put_a_folder_in_its_place],
 )
 def test_damaged_database_stops_the_start_with_one_line_and_exit_code_2(
-    installation: Installation, damage: Callable[[Path], None]
+    installation: ServiceProcess, damage: Callable[[Path], None]
 ) -> None:
     fill_database(installation.database, tasks=500)
     damage(installation.database)
@@ -103,7 +103,7 @@ def test_damaged_database_stops_the_start_with_one_line_and_exit_code_2(
 
 
 def test_healthy_database_passes_the_check_and_the_service_starts(
-    installation: Installation,
+    installation: ServiceProcess,
 ) -> None:
     fill_database(installation.database, tasks=500)
 
@@ -135,7 +135,7 @@ def test_health_reports_a_database_that_refuses_writes(
 
 
 def test_clean_stop_leaves_every_task_in_the_main_file(
-    installation: Installation, site: FixtureSite, tmp_path: Path
+    installation: ServiceProcess, site: FixtureSite, tmp_path: Path
 ) -> None:
     client = installation.start()
     url = site.page_url(video=site.url("/media/clip.mp4"), thumb=site.url("/media/thumb.jpg"))
@@ -163,7 +163,7 @@ def test_clean_stop_leaves_every_task_in_the_main_file(
 
 
 def test_backup_while_the_service_runs_restores_into_a_new_service(
-    installation: Installation, site: FixtureSite, make_service: ServiceFactory, tmp_path: Path
+    installation: ServiceProcess, site: FixtureSite, make_service: ServiceFactory, tmp_path: Path
 ) -> None:
     client = installation.start()
     done = client.post(
@@ -191,7 +191,7 @@ def test_backup_while_the_service_runs_restores_into_a_new_service(
 
 
 def test_backup_refuses_to_overwrite_the_database_and_needs_one(
-    installation: Installation,
+    installation: ServiceProcess,
 ) -> None:
     nothing = installation.command("backup", str(installation.root / "copy.sqlite3"))
     assert nothing.returncode == 1

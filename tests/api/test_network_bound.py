@@ -4,15 +4,15 @@ not when it was started some other way than the command line (issue 9, item 2)."
 from pathlib import Path
 
 from offlinetube_api.security.keys import KeyStore
-from tests.fixtures.cli_service import cli, cli_service
 from tests.fixtures.service import ServiceFactory, wait_until
+from tests.fixtures.service_process import ServiceProcess, running_service
 
 NO_KEY_LEFT = "no API key is active any more"
 
 
 def _create(tmp_path: Path, scope: str) -> tuple[str, str]:
     """(key id, key text) of a new key made with the command line."""
-    created = cli(tmp_path, "keys", "create", "--scope", scope, "--name", scope)
+    created = ServiceProcess(tmp_path).command("keys", "create", "--scope", scope, "--name", scope)
     assert created.returncode == 0, created.stderr
     text = created.stdout.strip()
     return text.split("_")[1], text
@@ -21,15 +21,15 @@ def _create(tmp_path: Path, scope: str) -> tuple[str, str]:
 def test_revoking_the_last_key_of_a_service_on_0_0_0_0_leaves_it_locked(tmp_path: Path) -> None:
     key_id, text = _create(tmp_path, "admin")
 
-    with cli_service(tmp_path, OFFLINETUBE_HOST="0.0.0.0") as service:
+    with running_service(tmp_path, host="0.0.0.0") as service:
         key = {"Authorization": f"Bearer {text}"}
         assert service.client.get("/api/downloads", headers=key).status_code == 200
-        refused = cli(tmp_path, "keys", "revoke", key_id)
+        refused = ServiceProcess(tmp_path).command("keys", "revoke", key_id)
         assert refused.returncode != 0
         assert "last active admin key" in refused.stderr and "--force" in refused.stderr
         assert service.client.get("/api/downloads", headers=key).status_code == 200
 
-        forced = cli(tmp_path, "keys", "revoke", key_id, "--force")
+        forced = ServiceProcess(tmp_path).command("keys", "revoke", key_id, "--force")
         assert forced.returncode == 0, forced.stderr
 
         def noticed() -> bool:  # the service looks again at its keys when asked something
@@ -67,18 +67,18 @@ def test_keys_revoke_refuses_only_the_last_admin_key_without_force(tmp_path: Pat
     admin_id, _ = _create(tmp_path, "admin")
     read_id, _ = _create(tmp_path, "read")
 
-    last_admin = cli(tmp_path, "keys", "revoke", admin_id)
+    last_admin = ServiceProcess(tmp_path).command("keys", "revoke", admin_id)
     assert last_admin.returncode != 0
     assert "last active admin key" in last_admin.stderr
     assert "answer anyone" not in last_admin.stderr  # a read key is still active
-    assert cli(tmp_path, "keys", "revoke", read_id).returncode == 0
+    assert ServiceProcess(tmp_path).command("keys", "revoke", read_id).returncode == 0
 
-    last_of_all = cli(tmp_path, "keys", "revoke", admin_id)
+    last_of_all = ServiceProcess(tmp_path).command("keys", "revoke", admin_id)
     assert last_of_all.returncode != 0
     assert "answer anyone" in last_of_all.stderr.replace("\n", " ")
 
     second_admin, _ = _create(tmp_path, "admin")
-    assert cli(tmp_path, "keys", "revoke", admin_id).returncode == 0
+    assert ServiceProcess(tmp_path).command("keys", "revoke", admin_id).returncode == 0
     assert [key.id for key in KeyStore(tmp_path / "data" / "offlinetube.sqlite3").active()] == [
         second_admin
     ]

@@ -12,8 +12,8 @@ import pytest
 from offlinetube_api.security.keys import KeyStore, Scope
 from offlinetube_api.security.signing import MediaSigner
 from tests.api.test_auth import wait_for_auth
-from tests.fixtures.cli_service import cli_service
 from tests.fixtures.service import ServiceFactory
+from tests.fixtures.service_process import running_service
 
 YEARS_S = 10 * 365 * 24 * 3600
 MISSING_THUMBNAIL = f"/api/thumbnails/{uuid.uuid4()}"
@@ -68,7 +68,7 @@ def test_a_good_signing_key_is_kept_so_links_survive_a_restart(
 def test_under_umask_000_the_data_is_private_and_nothing_is_world_writable(
     tmp_path: Path,
 ) -> None:
-    with cli_service(tmp_path, umask=0o000, OFFLINETUBE_LOG_LEVEL="warning") as service:
+    with running_service(tmp_path, umask=0o000, log_level="warning") as service:
         assert service.client.get("/api/downloads").status_code == 200
         data = service.data_dir
         assert _mode(data) == 0o700
