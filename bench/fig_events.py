@@ -185,8 +185,7 @@ def _figures(report: Report, config: BenchConfig, found: Measured) -> None:
 
 def run_events_figure(report: Report, config: BenchConfig, scratch: Path) -> None:
     root = scratch / "events-service"
-    (root / "data").mkdir(parents=True, exist_ok=True)
-    grow(root / "data" / "offlinetube.sqlite3", 0, config.event_tasks)
+    grow(root, 0, config.event_tasks)
     with ApiService(root, max_event_streams=str(config.event_streams)) as service:
         found = _measure(service, config)
     _figures(report, config, found)

@@ -21,7 +21,10 @@ QUERIES = {
 }
 
 # Real-looking finished tasks: 90% completed, 7% failed, 3% cancelled. None queued, or the
-# service would start downloading them.
+# service would start downloading them. Every task names the one video file the bench puts in
+# the downloads folder: at start-up the service marks completed tasks whose file is gone
+# `failed`, and a million files of their own would cost more than the figure measures.
+SHARED_VIDEO = "video__00000000-0000-4000-8000-000000000000.mp4"
 _INSERT = """
 WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
 INSERT INTO tasks (id, url, format, status, created_at, title, progress, downloaded_bytes,
@@ -32,7 +35,7 @@ SELECT printf('%08x-0000-4000-8000-%012x', i, i),
        CASE WHEN i % 100 < 90 THEN 'completed' WHEN i % 100 < 97 THEN 'failed' ELSE 'cancelled' END,
        '2026-01-01T00:00:00+00:00', 'Video number ' || i, 100.0, 10485760, 10485760,
        CASE WHEN i % 100 BETWEEN 90 AND 96 THEN 'ERROR: unavailable' END,
-       printf('video__%08x-0000-4000-8000-%012x.mp4', i, i), 10485760, 'mp4', 212.0,
+       ?3, 10485760, 'mp4', 212.0,
        printf('%08x-0000-4000-8000-%012x.jpg', i, i), 'https://i.ytimg.com/vi/x/hqdefault.jpg',
        '2026-01-01T00:00:01+00:00', '2026-01-01T00:00:09+00:00'
 FROM n
@@ -45,13 +48,18 @@ def _completed_up_to(count: int) -> int:
     return full * 90 + min(rest, 90) - 1  # i = 0 is not inserted but counts as completed
 
 
-def grow(database: Path, have: int, want: int) -> None:
-    """Tasks have+1..want, in one statement and one transaction."""
+def grow(root: Path, have: int, want: int) -> None:
+    """Tasks have+1..want in the database under `root`, in one statement and one transaction,
+    with the video file they all name in `root/downloads`."""
+    database = root / "data" / "offlinetube.sqlite3"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    (root / "downloads").mkdir(exist_ok=True)
+    (root / "downloads" / SHARED_VIDEO).touch()
     if have == 0:
         store = SqliteTaskStore(database)
         asyncio.run(_create_schema(store))
     with sqlite3.connect(database) as db:
-        db.execute(_INSERT, (have + 1, want))
+        db.execute(_INSERT, (have + 1, want, SHARED_VIDEO))
 
 
 async def _create_schema(store: SqliteTaskStore) -> None:
@@ -102,13 +110,11 @@ def _figures(report: Report, measured: dict[int, dict[str, Latencies]]) -> None:
 
 def run_listing_figure(report: Report, config: BenchConfig, scratch: Path) -> None:
     root = scratch / "listing-service"
-    (root / "data").mkdir(parents=True, exist_ok=True)
-    database = root / "data" / "offlinetube.sqlite3"
     measured: dict[int, dict[str, Latencies]] = {}
     have = 0
     for size in config.listing_sizes:
         started = time.monotonic()
-        grow(database, have, size)
+        grow(root, have, size)
         have = size
         report.detail(4, f"- inserted up to {size:,} tasks in {time.monotonic() - started:.1f} s")
         with ApiService(root) as service:

@@ -185,7 +185,11 @@ def test_backup_while_the_service_runs_restores_into_a_new_service(
     with sqlite3.connect(target) as copy:
         assert copy.execute("PRAGMA quick_check").fetchall() == [("ok",)]
     copy.close()
-    restored = make_service().client
+    installation.stop()
+    # Restored as a user would: the copy in place of the database, beside the same library.
+    restored = make_service(
+        downloads_dir=installation.downloads, thumbnails_dir=installation.root / "thumbnails"
+    ).client
     assert restored.get(f"/api/downloads/{done}").json()["status"] == "completed"
     assert restored.get(f"/api/downloads/{running}").status_code == 200
 

@@ -51,15 +51,29 @@ class ExistingDownloads:
         """At start-up: mark completed tasks whose file is gone; restore those whose file is
         back. One listing of the folder, whatever the size of the library."""
         present = await asyncio.to_thread(media.names_in, self._downloads_dir)
+        gone: list[StoredFile] = []
+        back: list[StoredFile] = []
         for stored in await self._store.downloaded_files():
             on_disk = stored.filename in present
             if stored.status is TaskStatus.COMPLETED and not on_disk:
+                gone.append(stored)
                 await self._mark_missing(stored)
             elif stored.status is TaskStatus.FAILED and on_disk:
+                back.append(stored)
                 await self._restore(stored)
+        if back:
+            logger.info("%d tasks have their video file back and are completed again", len(back))
+        if gone:
+            # One line, not one per task: a disk that is not mounted yet empties the whole folder.
+            logger.warning(
+                "%d completed tasks have lost their video file in %s and are marked failed "
+                "(file_missing), among them %s",
+                len(gone),
+                self._downloads_dir,
+                ", ".join(f"{stored.task_id} ({stored.filename})" for stored in gone[:3]),
+            )
 
     async def _mark_missing(self, stored: StoredFile) -> None:
-        logger.warning("task %s: its file %s is gone", stored.task_id, stored.filename)
         await self._ledger.save(
             stored.task_id,
             status=TaskStatus.FAILED,
@@ -71,7 +85,6 @@ class ExistingDownloads:
         )
 
     async def _restore(self, stored: StoredFile) -> None:
-        logger.info("task %s: its file %s is back", stored.task_id, stored.filename)
         await self._ledger.save(
             stored.task_id, status=TaskStatus.COMPLETED, error=None, error_kind=None
         )
