@@ -123,6 +123,8 @@ async def _rebuild(settings: Settings) -> RebuildReport:
 
 
 def rebuild_library(settings: Settings) -> None:
+    # A running service would race it: a removal in flight could be restored from its sidecar.
+    lock_data_folder(settings)
     _refuse_unusable_database(settings)
     settings.create_folders()
     report = asyncio.run(_rebuild(settings))

@@ -64,3 +64,15 @@ def test_second_instance_reaching_the_data_folder_by_another_path_exits_too(
     _refused(ServiceProcess(elsewhere, allow_private_urls="true"))
 
     _first_unharmed(service_process, client, task_id)
+
+
+def test_rebuild_refuses_while_an_instance_holds_the_data_folder(
+    service_process: ServiceProcess, site: FixtureSite
+) -> None:
+    client, task_id = _start_downloading(service_process, site)
+
+    rebuilt = service_process.command("rebuild")
+
+    assert rebuilt.returncode == 2, rebuilt.stderr
+    assert f"pid {service_process.pid}" in rebuilt.stderr and rebuilt.stdout == ""
+    _first_unharmed(service_process, client, task_id)
