@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint bench chaos clean
+.PHONY: install browser run test lint bench chaos clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,15 @@ install: $(INSTALLED)
 run: install
 	$(BIN)/offlinetube-api
 
+## Headless Chromium for the tests that play videos: Debian's package (Playwright only drives it,
+## nothing runs `playwright install`). Installed with apt-get when missing and running as root.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| { echo "the tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; }
+
 ## Run the whole test suite.
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
 ## Style and types.
