@@ -30,6 +30,7 @@ def check_database(path: Path, *, budget_s: float = CHECK_BUDGET_S) -> None:
         return  # made at start-up
     if not path.is_file():
         raise DatabaseUnusable(f"The database {path} is not a file")
+    _open_for_writing(path)
     try:
         with closing(sqlite3.connect(path, timeout=5, isolation_level=None)) as database:
             _quick_check(database, path, budget_s)
@@ -40,6 +41,18 @@ def check_database(path: Path, *, budget_s: float = CHECK_BUDGET_S) -> None:
         raise DatabaseUnusable(f"The database {path} cannot be opened for writing: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         raise DatabaseUnusable(f"The database {path} is damaged: {exc}") from exc
+
+
+def _open_for_writing(path: Path) -> None:
+    """SQLite opens a file it may not write read-only, without a word, and even takes the write
+    lock on it; so the file itself is opened for writing first (a read-only mount, file mode or
+    immutable flag all refuse here)."""
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except OSError as exc:
+        raise DatabaseUnusable(
+            f"The database {path} cannot be opened for writing: {exc.strerror}"
+        ) from exc
 
 
 def _quick_check(database: sqlite3.Connection, path: Path, budget_s: float) -> None:

@@ -5,6 +5,7 @@ import asyncio
 import os
 import shutil
 import sqlite3
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -100,6 +101,28 @@ def test_damaged_database_stops_the_start_with_one_line_and_exit_code_2(
     assert len(lines) == 1, completed.stderr
     assert str(installation.database) in lines[0]
     assert "backup" in lines[0] and "offlinetube-api rebuild" in lines[0]
+
+
+def test_read_only_database_stops_the_start_with_one_line_and_exit_code_2(
+    installation: ServiceProcess,
+) -> None:
+    fill_database(installation.database, tasks=50)
+    # Root ignores file modes, so as root the file is made immutable (chattr +i) instead.
+    as_root = os.geteuid() == 0
+    if as_root:
+        subprocess.run(["chattr", "+i", str(installation.database)], check=True)
+    else:
+        installation.database.chmod(0o444)
+    try:
+        completed = installation.command("serve")
+    finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(installation.database)], check=True)
+
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert str(installation.database) in lines[0] and "offlinetube-api rebuild" in lines[0]
 
 
 def test_healthy_database_passes_the_check_and_the_service_starts(
