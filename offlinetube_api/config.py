@@ -4,7 +4,7 @@ import ipaddress
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     max_concurrent_downloads: int = Field(default=3, ge=1, le=64)
     cors_origins: Annotated[list[str], NoDecode] = ["*"]
-    log_level: str = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     max_retries: int = Field(default=3, ge=0, le=20)
     retry_backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
     playlist_limit: int = Field(default=50, ge=1, le=10_000)
@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     max_event_streams_per_client: int = Field(default=20, ge=1)
     forwarded_allow_ips: Annotated[list[str], NoDecode] = []
     allowed_hosts: Annotated[list[str] | None, NoDecode] = None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def lower_case_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

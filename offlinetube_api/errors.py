@@ -1,9 +1,12 @@
 """Domain exceptions and their one mapping to HTTP answers."""
 
+import json
 import logging
 from typing import ClassVar
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -147,12 +150,25 @@ def error_response(exc: OfflineTubeError) -> JSONResponse:
     )
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: a 422 echoes the client's input, and a lone
+    surrogate in it (valid in a JSON string, not in UTF-8) would fail FastAPI's UTF-8 encoding."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def handle(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OfflineTubeError)
         return error_response(exc)
 
+    async def handle_invalid_request(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
     app.add_exception_handler(OfflineTubeError, handle)
+    app.add_exception_handler(RequestValidationError, handle_invalid_request)
     app.add_middleware(UnexpectedErrors)
 
 

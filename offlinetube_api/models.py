@@ -120,4 +120,8 @@ def checked_download_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError(URL_HELP)
+    # Blanks, control characters and lone surrogates inside an address are never valid
+    # (RFC 3986 section 2); such a URL would only fail later, inside the download.
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise ValueError(URL_HELP)
     return url

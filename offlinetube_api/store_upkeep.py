@@ -9,6 +9,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from offlinetube_api.security.private_files import private_file
+
 logger = logging.getLogger(__name__)
 
 CHECK_BUDGET_S = 10.0
@@ -87,8 +89,13 @@ def backup_database(database: Path, target: Path) -> int:
         raise DatabaseUnusable(f"There is no database at {database}")
     if target.resolve() == database.resolve():
         raise ValueError(f"{target} is the database itself; choose another file")
+    if target.is_dir():
+        raise ValueError(f"{target} is a folder; name the file to write in it")
+    if not target.parent.is_dir():
+        raise ValueError(f"There is no folder {target.parent} to write {target.name} in")
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
+    private_file(partial)  # the copy holds the API keys' hashes, like the database itself
     try:
         with (
             closing(sqlite3.connect(database, timeout=5)) as source,

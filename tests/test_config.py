@@ -51,6 +51,7 @@ def test_cors_origins_accepts_a_json_list(monkeypatch: pytest.MonkeyPatch, tmp_p
         ("OFFLINETUBE_MAX_CONNECTIONS_PER_CLIENT", "0"),
         ("OFFLINETUBE_MAX_EVENT_STREAMS", "none"),
         ("OFFLINETUBE_MAX_EVENT_STREAMS_PER_CLIENT", "0"),
+        ("OFFLINETUBE_LOG_LEVEL", "loud"),
     ],
 )
 def test_bad_values_fail_at_start_up(

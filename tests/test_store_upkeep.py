@@ -230,6 +230,35 @@ def test_backup_refuses_to_overwrite_the_database_and_needs_one(
     assert "is the database itself" in itself.stderr
 
 
+def test_backup_into_a_folder_or_nowhere_is_refused_in_one_line_and_writes_nothing(
+    installation: ServiceProcess, tmp_path: Path
+) -> None:
+    fill_database(installation.database, tasks=1)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+
+    into_folder = installation.command("backup", str(folder))
+    nowhere = installation.command("backup", str(tmp_path / "missing" / "copy.sqlite3"))
+
+    assert into_folder.returncode == 1 and into_folder.stderr.strip().splitlines() == [
+        f"{folder} is a folder; name the file to write in it"
+    ]
+    assert nowhere.returncode == 1 and nowhere.stderr.strip().splitlines() == [
+        f"There is no folder {tmp_path / 'missing'} to write copy.sqlite3 in"
+    ]
+    assert list(folder.iterdir()) == [] and not (tmp_path / ".backups.partial").exists()
+
+
+def test_backup_copy_is_private_like_the_database(
+    installation: ServiceProcess, tmp_path: Path
+) -> None:
+    fill_database(installation.database, tasks=1)
+
+    assert installation.command("backup", str(tmp_path / "copy.sqlite3")).returncode == 0
+
+    assert (tmp_path / "copy.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
 def database_handles(path: Path) -> int:
     """Open file descriptors of this process (the service runs in a thread here) on `path`."""
     fds = Path("/proc/self/fd")

@@ -42,6 +42,17 @@ def test_download_produces_playable_file_and_thumbnail(
     assert service.client.get(task["thumbnail"]).headers["content-type"] == "image/jpeg"
 
 
+def test_url_with_a_lone_surrogate_gets_422_not_500(service: RunningService) -> None:
+    # Valid JSON, not valid UTF-8 once decoded: the 422 that echoes it must still encode.
+    body = '{"url": "http://example.com/\\ud800"}'
+    response = service.client.post(
+        "/api/download", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert "http://" in str(response.json()["detail"])
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -52,6 +63,8 @@ def test_download_produces_playable_file_and_thumbnail(
         "file:///etc/passwd",
         "http://",
         "javascript:alert(1)",
+        "http://a b.example/",
+        "http://example.com/\tvideo",
     ],
 )
 def test_url_that_is_not_absolute_http_gets_422(service: RunningService, url: str) -> None:
