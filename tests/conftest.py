@@ -66,3 +66,13 @@ def service_process(tmp_path: Path) -> Iterator[ServiceProcess]:
     service = ServiceProcess(tmp_path, allow_private_urls="true")
     yield service
     service.stop()
+
+
+@pytest.fixture
+def installation(tmp_path: Path) -> Iterator[ServiceProcess]:
+    """Like `service_process`, with its folders in `tmp_path/install`, so a test can keep other
+    files (a backup, a copy) beside the installation rather than in it."""
+    made = ServiceProcess(tmp_path / "install", allow_private_urls="true")
+    made.root.mkdir()
+    yield made
+    made.stop()

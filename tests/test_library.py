@@ -5,7 +5,6 @@ import json
 import logging
 import shutil
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,14 +18,6 @@ from offlinetube_api.models import Task, TaskStatus
 from tests.fixtures.service import RunningService, start_service, wait_until
 from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
-
-
-@pytest.fixture
-def installation(tmp_path: Path) -> Iterator[ServiceProcess]:
-    made = ServiceProcess(tmp_path / "install", allow_private_urls="true")
-    made.root.mkdir()
-    yield made
-    made.stop()
 
 
 def subtitled_url(site: FixtureSite) -> str:

@@ -7,7 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,14 +23,6 @@ from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
 
 PAGE = 4096
-
-
-@pytest.fixture
-def installation(tmp_path: Path) -> Iterator[ServiceProcess]:
-    made = ServiceProcess(tmp_path / "install", allow_private_urls="true")
-    made.root.mkdir()
-    yield made
-    made.stop()
 
 
 def fill_database(path: Path, tasks: int) -> None:

@@ -157,9 +157,10 @@ def test_guard_lets_a_public_address_through_to_the_real_connect(
         return 0
 
     monkeypatch.setattr(network_guard, "_original_connect_ex", record)
+    public = ("8.8.8.8", 9)  # handed to the recorder above, never to the network
     with guarded(), socket.socket() as sock:
-        assert sock.connect_ex(("8.8.8.8", 9)) == 0
-    assert handed_on == [("8.8.8.8", 9)]
+        assert sock.connect_ex(public) == 0
+    assert handed_on == [public]
 
 
 def test_guard_leaves_unix_sockets_alone(tmp_path: Path) -> None:
