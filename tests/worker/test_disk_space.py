@@ -1,12 +1,12 @@
 """A download that would fill the disk fails as disk_full, leaves nothing behind, and the
 service stays up."""
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.disks import tmpfs
 from tests.fixtures.service import ServiceFactory
 from tests.fixtures.site import FixtureSite
 
@@ -15,16 +15,9 @@ TMPFS_BYTES = 96 * 1024  # the fixture clip is about 196 KB
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 96 KiB file system (tmpfs; the suite runs as root, as CI does)."""
-    mount_point = tmp_path / "small-disk"
-    mount_point.mkdir()
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES}", "tmpfs", str(mount_point)],
-        check=True,
-        capture_output=True,
-    )
-    yield mount_point
-    subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+    """A real 96 KiB file system."""
+    with tmpfs(tmp_path / "small-disk", TMPFS_BYTES) as mount_point:
+        yield mount_point
 
 
 def test_download_that_does_not_fit_the_reserve_fails_before_starting(

@@ -3,7 +3,6 @@ too_large, one that would eat into OFFLINETUBE_MIN_FREE_BYTES ends disk_full, an
 playlist sent in place of media is refused before ffmpeg can open what it lists."""
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -17,6 +16,7 @@ from offlinetube_api.worker.download_checks import (
     TooLarge,
     playlist_kind,
 )
+from tests.fixtures.disks import tmpfs
 from tests.fixtures.service import RunningService, ServiceFactory
 from tests.fixtures.site import FixtureSite
 
@@ -185,16 +185,9 @@ TMPFS_BYTES = 1 * MiB
 
 @pytest.fixture
 def one_mib_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 1 MiB file system (tmpfs; the suite runs as root, as CI does)."""
-    mount_point = tmp_path / "one-mib-disk"
-    mount_point.mkdir()
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES}", "tmpfs", str(mount_point)],
-        check=True,
-        capture_output=True,
-    )
-    yield mount_point
-    subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+    """A real 1 MiB file system."""
+    with tmpfs(tmp_path / "one-mib-disk", TMPFS_BYTES) as mount_point:
+        yield mount_point
 
 
 @pytest.mark.parametrize("route", ["/unsized/clip.mp4", "/media/clip.mp4"])
