@@ -1,0 +1,209 @@
+"""The seams of the core, as Protocols speaking domain types only: the store of tasks and their
+events, the job queue that runs downloads, and the event bus that wakes event readers.
+
+Two sets of implementations exist, chosen by `OFFLINETUBE_DATABASE_URL`:
+- embedded (unset): SQLite in the data folder, an in-process queue, an in-process bus;
+- distributed (`postgresql://...`): PostgreSQL, procrastinate's queue, LISTEN/NOTIFY.
+
+Nothing here knows HTTP, JSON schemas, SSE or URL signing: the routes present what these give.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple, Protocol
+
+from offlinetube_api.models import AudioFormat, DownloadOrder, Task, TaskStatus
+from offlinetube_api.transitions import Transition, TransitionName
+
+# The PostgreSQL channel a saved event is announced on (NOTIFY, delivered at commit).
+EVENTS_CHANNEL = "offlinetube_task_events"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One saved change. Ids increase in commit order, across restarts and replicas, so a
+    reader that has seen id N has seen every event up to N. `task` is the task as the change
+    left it; None for a removal."""
+
+    id: int
+    task_id: str
+    transition: TransitionName
+    task: Task | None
+    at: datetime
+
+    @property
+    def final(self) -> bool:
+        """Nothing follows for this task: it reached a final state or was removed."""
+        return self.task is None or self.task.status.is_final
+
+
+class StoredFile(NamedTuple):
+    task_id: str
+    filename: str | None
+    status: TaskStatus
+
+
+class ProcessGroup(NamedTuple):
+    """A download process group: its id and when its leader started (clock ticks after boot,
+    /proc/<pid>/stat field 22), so a reused pgid is never mistaken for it."""
+
+    pgid: int
+    started: int
+
+
+class TaskStore(Protocol):
+    """Tasks, their events, and the counts the listing needs. Raises StoreUnavailable (a 503)
+    when the database fails; `failure` says why until a write succeeds again."""
+
+    @property
+    def failure(self) -> str | None: ...
+
+    async def open(self) -> None:
+        """Connects and brings the schema up to date (the migrations)."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def add(self, task: Task) -> None:
+        """Inserts `task` with its first event: `queued`, or `imported` for a finished one."""
+        ...
+
+    async def apply(
+        self, task_id: str, transition: Transition, *, attempt: int | None = None
+    ) -> Task | None:
+        """Saves `transition` and its event in one transaction and returns the task as it left
+        it; None when the task is gone. Raises TransitionRefused when the task's status does
+        not allow it, or when `attempt` is given and is no longer the task's current attempt
+        (a worker that lost its task to another must not write over it)."""
+        ...
+
+    async def note_process(self, task_id: str, group: ProcessGroup | None) -> None:
+        """Remembers the download process group of the current attempt; no event."""
+        ...
+
+    async def remove(self, task_id: str) -> bool:
+        """Deletes the task, with a `removed` event; False when it was already gone."""
+        ...
+
+    async def get(self, task_id: str) -> Task | None: ...
+
+    async def page(
+        self, *, status: TaskStatus | None, limit: int, offset: int
+    ) -> tuple[list[Task], int]:
+        """Newest first; also how many match in all, read from kept counts, not a scan."""
+        ...
+
+    async def count(self, statuses: Iterable[TaskStatus]) -> int:
+        """How many tasks have one of `statuses`, from the kept counts."""
+        ...
+
+    async def with_status(self, statuses: Iterable[TaskStatus]) -> list[Task]:
+        """Oldest first."""
+        ...
+
+    async def find_same_download(
+        self, *, url: str, format: str | None, audio_format: AudioFormat | None
+    ) -> Task | None:
+        """The newest task with the same options that is queued, running, done, or failed only
+        because its file went missing, and that either downloads `url` itself or was made
+        from `url` as part of a playlist."""
+        ...
+
+    async def in_playlist(self, playlist_id: str) -> list[Task]:
+        """In playlist order."""
+        ...
+
+    async def downloaded_files(self) -> list[StoredFile]:
+        """Every task that is completed, or failed because its file went missing."""
+        ...
+
+    async def events_after(
+        self, after_id: int, *, task_id: str | None = None, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """Events with an id above `after_id`, oldest first, at most `limit`."""
+        ...
+
+    async def event_bounds(self) -> tuple[int, int]:
+        """The oldest kept event id and the newest; (0, 0) when none was ever saved, and
+        (newest + 1, newest) when all were pruned."""
+        ...
+
+    async def prune_events(self, *, keep: int, max_age: timedelta) -> int:
+        """Deletes events beyond the newest `keep` or older than `max_age`; how many went."""
+        ...
+
+
+class EventBus(Protocol):
+    """Wakes event readers when new events may have been saved. It carries no data: readers
+    read the events from the store, so nothing is lost when a wake-up is."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def announce(self) -> None:
+        """Called in this process after a commit that saved events (a no-op where the
+        database announces them itself)."""
+        ...
+
+    async def wait(self, timeout_s: float) -> None:
+        """Returns after the next announcement, or after `timeout_s` seconds."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFigures:
+    queued: int
+    running: int
+    max_concurrent: int | None  # None: the workers are elsewhere, their number unknown here
+
+
+class JobQueue(Protocol):
+    """Runs each queued task's download on some worker, one run at a time per task."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None:
+        """Stops taking work; running downloads on this host go back to the queue."""
+        ...
+
+    async def enqueue(self, task_id: str, *, delay_s: float = 0.0) -> None:
+        """The task (already `queued` in the store) runs once a worker is free, not before
+        `delay_s` seconds from now."""
+        ...
+
+    async def withdraw(self, task_id: str) -> bool:
+        """Takes a task that waits out of the queue; False when it is not waiting."""
+        ...
+
+    async def abort(self, task_id: str) -> None:
+        """Asks the worker running the task, on whatever host, to kill its download; the
+        worker then settles the task as cancelled. Returns without waiting for that."""
+        ...
+
+    async def figures(self) -> QueueFigures: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    task: Task
+    # False: the same download already existed and is returned as it is. True: a new task, or
+    # an existing one queued again under its id because its file was gone.
+    queued: bool
+
+
+class Downloads(Protocol):
+    """What the API asks of the download service, the same in both modes."""
+
+    async def submit(self, order: DownloadOrder, *, force: bool = False) -> Submission: ...
+
+    async def cancel(self, task_id: str) -> Task: ...
+
+    async def retry(self, task_id: str) -> Task: ...
+
+    async def cancel_playlist(self, playlist_id: str) -> int: ...
+
+    async def remove(self, task_id: str) -> None: ...
+
+    async def queue_figures(self) -> QueueFigures: ...
