@@ -68,6 +68,27 @@ class Settings(BaseSettings):
     max_event_streams_per_client: int = Field(default=20, ge=1)
     forwarded_allow_ips: Annotated[list[str], NoDecode] = []
     allowed_hosts: Annotated[list[str] | None, NoDecode] = None
+    # Unset: SQLite in the data folder and the in-process queue (embedded mode).
+    # `postgresql://user@host:5432/db`: PostgreSQL and procrastinate's queue (distributed mode).
+    database_url: SecretStr | None = None
+    # Task events kept for clients that resume a stream (`Last-Event-ID`): the newest this
+    # many, and none older than this many days.
+    event_retention: int = Field(default=100_000, ge=1_000)
+    event_retention_days: float = Field(default=7.0, gt=0)
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def postgresql_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scheme = value.get_secret_value().split("://", 1)[0].lower()
+            if scheme not in ("postgresql", "postgres"):
+                raise ValueError("must be a postgresql://user@host:port/database URL, or unset")
+        return value
+
+    @property
+    def distributed(self) -> bool:
+        """PostgreSQL and procrastinate rather than SQLite and the in-process queue."""
+        return self.database_url is not None
 
     @field_validator("log_level", mode="before")
     @classmethod
