@@ -160,9 +160,8 @@ class QueueFigures:
 
 
 class JobQueue(Protocol):
-    """Runs each queued task's download on some worker, one run at a time per task."""
-
-    async def start(self) -> None: ...
+    """Runs each queued task's download on some worker, one run at a time per task. Starting
+    one is particular to each (the embedded queue starts its own workers with the runner)."""
 
     async def close(self) -> None:
         """Stops taking work; running downloads on this host go back to the queue."""
@@ -178,8 +177,10 @@ class JobQueue(Protocol):
         ...
 
     async def abort(self, task_id: str) -> None:
-        """Asks the worker running the task, on whatever host, to kill its download; the
-        worker then settles the task as cancelled. Returns without waiting for that."""
+        """Has the worker running the task, on whatever host, kill its download (within 2
+        seconds); the worker then settles the task as cancelled, or writes nothing when the
+        task was removed. Returns once that run has ended, or after a few seconds when the
+        worker does not answer (a lost host: its run is fenced, see worker/runner.py)."""
         ...
 
     async def figures(self) -> QueueFigures: ...
