@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install browser run test lint bench chaos clean
+.PHONY: install browser lab run test lint bench chaos clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,18 @@ browser:
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| { echo "the tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; }
 
+## The multi-host tests make network namespaces with iproute2's `ip` and run a throwaway
+## PostgreSQL server from Debian's binaries: both installed with apt-get when missing, as root.
+lab:
+	@command -v ip >/dev/null || { [ "$$(id -u)" = 0 ] \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2; } \
+		|| { echo "the tests need iproute2: sudo apt-get install iproute2" >&2; exit 1; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } \
+		|| { echo "the tests need PostgreSQL: sudo apt-get install postgresql" >&2; exit 1; }
+
 ## Run the whole test suite.
-test: install browser
+test: install browser lab
 	$(BIN)/python -m pytest
 
 ## Style and types.
