@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
+from offlinetube_api.store import SqliteTaskStore
 from tests.fixtures.canary import CanaryServer
 from tests.fixtures.media import make_media
 from tests.fixtures.service import RunningService, ServiceFactory, start_service
 from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
+from tests.fixtures.stores import StoreFactory
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +78,9 @@ def installation(tmp_path: Path) -> Iterator[ServiceProcess]:
     made.root.mkdir()
     yield made
     made.stop()
+
+
+@pytest.fixture(params=["sqlite"])
+def task_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    """Each backend in turn, on a database of the test's own."""
+    return StoreFactory("sqlite", lambda: SqliteTaskStore(tmp_path / "db.sqlite3"))

@@ -1,0 +1,2 @@
+ALTER TABLE tasks ADD COLUMN process_group INTEGER;
+ALTER TABLE tasks ADD COLUMN process_started INTEGER;

@@ -1,0 +1,344 @@
+"""SqliteTaskStore: tasks and their events in the SQLite file of the data folder (embedded mode).
+
+One connection, used from one dedicated thread: no call blocks the event loop, and writes never
+contend with each other, so event ids are handed out and committed in the same order."""
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from offlinetube_api.errors import StoreUnavailable
+from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
+from offlinetube_api.ports import ProcessGroup, StoredEvent, StoredFile
+from offlinetube_api.security.private_files import private_file
+from offlinetube_api.store.migrations import migrate_sqlite
+from offlinetube_api.store.rows import (
+    COLUMNS,
+    UPDATABLE,
+    Dialect,
+    column_value,
+    task_from_json,
+    task_from_row,
+    task_json,
+    task_values,
+)
+from offlinetube_api.transitions import ALLOWED, Transition, TransitionName, TransitionRefused
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+_DEAD = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED})
+_INSERT_TASK = (
+    f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+)
+_INSERT_EVENT = "INSERT INTO task_events (task_id, transition, task, at) VALUES (?, ?, ?, ?)"
+
+
+def _nothing_to_announce() -> None:
+    """The default `announce`: nobody waits for events."""
+
+
+def _marks(values: Iterable[object]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _sqlite_value(column: str, value: Any) -> Any:
+    return column_value(column, value, Dialect.SQLITE)
+
+
+def _moment(at: datetime) -> str:
+    """Event times as text that sorts in time order: UTC, always with microseconds."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _save_event(db: sqlite3.Connection, task_id: str, name: str, task: Task | None) -> None:
+    when = _moment(datetime.now(UTC))
+    db.execute(_INSERT_EVENT, (task_id, name, task_json(task) if task else None, when))
+
+
+def _event_from_row(row: sqlite3.Row) -> StoredEvent:
+    return StoredEvent(
+        id=row["id"],
+        task_id=row["task_id"],
+        transition=TransitionName(row["transition"]),
+        task=task_from_json(row["task"]) if row["task"] is not None else None,
+        at=datetime.fromisoformat(row["at"]),
+    )
+
+
+def _in_transaction(db: sqlite3.Connection, work: Callable[[], T]) -> T:
+    """`work` between BEGIN IMMEDIATE (the write lock, taken before anything is read) and
+    COMMIT; rolled back when it raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = work()
+    except BaseException:
+        if db.in_transaction:  # some errors (a full disk) have rolled it back already
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return result
+
+
+def _apply(
+    db: sqlite3.Connection, task_id: str, transition: Transition, attempt: int | None
+) -> Task | None:
+    """See SqliteTaskStore.apply; runs inside a transaction."""
+    row = db.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    if row is None:
+        return None
+    current = task_from_row(row)
+    changes = transition.changes(current)
+    allowed = [status.value for status in ALLOWED[transition.name]]
+    sql = (
+        f"UPDATE tasks SET {', '.join(f'{column} = ?' for column in changes)} "
+        f"WHERE id = ? AND status IN ({_marks(allowed)})"
+    )
+    params = [*(_sqlite_value(column, value) for column, value in changes.items())]
+    params += [task_id, *allowed]
+    if attempt is not None:
+        sql, params = f"{sql} AND attempts = ?", [*params, attempt]
+    saved = db.execute(f"{sql} RETURNING *", params).fetchone()
+    if saved is None:
+        raise TransitionRefused(task_id, transition.name, current.status)
+    task = task_from_row(saved)
+    _save_event(db, task_id, transition.name, task)
+    return task
+
+
+class SqliteTaskStore:
+    """SQLite in WAL mode. `announce` is called on the event loop after every commit that may
+    have saved events (the in-process EventBus's announce)."""
+
+    def __init__(self, path: Path, *, announce: Callable[[], None] = _nothing_to_announce) -> None:
+        self._path = path
+        self._announce = announce
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-store")
+        self._connection: sqlite3.Connection | None = None
+        self._damage: str | None = None  # the file is malformed: stays until a restart
+        self._trouble: str | None = None  # read-only, full, locked: until a write succeeds
+
+    @property
+    def failure(self) -> str | None:
+        return self._damage or self._trouble
+
+    async def _run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs `call` on the store's thread. A database that fails (damaged, read-only,
+        full) is remembered for the health route and answered as StoreUnavailable, a 503,
+        rather than a bare 500."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, lambda: call(self._connect()))
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            raise  # the caller's mistake, not the database's
+        except sqlite3.OperationalError as exc:
+            self._trouble = str(exc)
+            raise StoreUnavailable(str(exc)) from exc
+        except sqlite3.DatabaseError as exc:
+            self._damage = str(exc)
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def _write(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        result = await self._run(call)
+        self._trouble = None
+        return result
+
+    async def _write_events(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        """Like _write, for a transaction that may have saved events: wakes their readers."""
+        result = await self._write(call)
+        self._announce()
+        return result
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            private_file(self._path)  # else SQLite makes it with the umask's mode, often 0644
+            connection = sqlite3.connect(self._path, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=5000")
+            migrate_sqlite(connection)
+            self._connection = connection
+        return self._connection
+
+    async def open(self) -> None:
+        await self._run(lambda _: None)
+
+    async def add(self, task: Task) -> None:
+        first = TransitionName.IMPORTED if task.status.is_final else TransitionName.QUEUED
+        values = task_values(task, Dialect.SQLITE)
+
+        def insert(db: sqlite3.Connection) -> None:
+            db.execute(_INSERT_TASK, values)
+            _save_event(db, task.id, first, task)
+
+        await self._write_events(lambda db: _in_transaction(db, lambda: insert(db)))
+
+    async def apply(
+        self, task_id: str, transition: Transition, *, attempt: int | None = None
+    ) -> Task | None:
+        """Saves `transition` and its event in one transaction; the task as it left it, or
+        None when it is gone. Raises TransitionRefused when its status does not allow the
+        transition, or when `attempt` is given and is not its `attempts` before the change."""
+        return await self._write_events(
+            lambda db: _in_transaction(db, lambda: _apply(db, task_id, transition, attempt))
+        )
+
+    async def note_process(self, task_id: str, group: ProcessGroup | None) -> None:
+        pgid, started = group if group else (None, None)
+        sql = "UPDATE tasks SET process_group = ?, process_started = ? WHERE id = ?"
+        await self._write(lambda db: db.execute(sql, (pgid, started, task_id)))
+
+    async def remove(self, task_id: str) -> bool:
+        def delete(db: sqlite3.Connection) -> bool:
+            gone = db.execute("DELETE FROM tasks WHERE id = ? RETURNING id", (task_id,)).fetchone()
+            if gone:
+                _save_event(db, task_id, TransitionName.REMOVED, None)
+            return gone is not None
+
+        return await self._write_events(lambda db: _in_transaction(db, lambda: delete(db)))
+
+    async def get(self, task_id: str) -> Task | None:
+        def query(db: sqlite3.Connection) -> Task | None:
+            row = db.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            return task_from_row(row) if row else None
+
+        return await self._run(query)
+
+    async def page(
+        self, *, status: TaskStatus | None, limit: int, offset: int
+    ) -> tuple[list[Task], int]:
+        where, params = ("WHERE status = ?", [status.value]) if status else ("", [])
+
+        def query(db: sqlite3.Connection) -> tuple[list[Task], int]:
+            rows = db.execute(
+                f"SELECT * FROM tasks {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+            total = db.execute(
+                f"SELECT coalesce(sum(n), 0) FROM task_counts {where}", params
+            ).fetchone()[0]
+            return [task_from_row(row) for row in rows], total
+
+        return await self._run(query)
+
+    async def count(self, statuses: Iterable[TaskStatus]) -> int:
+        wanted = [status.value for status in statuses]
+        sql = f"SELECT coalesce(sum(n), 0) FROM task_counts WHERE status IN ({_marks(wanted)})"
+        return await self._run(lambda db: int(db.execute(sql, wanted).fetchone()[0]))
+
+    async def with_status(self, statuses: Iterable[TaskStatus]) -> list[Task]:
+        wanted = [status.value for status in statuses]
+        sql = f"SELECT * FROM tasks WHERE status IN ({_marks(wanted)}) ORDER BY seq"
+        return await self._run(lambda db: [task_from_row(row) for row in db.execute(sql, wanted)])
+
+    async def update(self, task_id: str, **changes: Any) -> Task | None:
+        """Sets `changes` (Task fields) without a check or an event. Goes once its last
+        caller uses `apply`."""
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        values = [_sqlite_value(column, value) for column, value in changes.items()]
+
+        def query(db: sqlite3.Connection) -> Task | None:
+            row = db.execute(
+                f"UPDATE tasks SET {assignments} WHERE id = ? RETURNING *", [*values, task_id]
+            ).fetchone()
+            return task_from_row(row) if row else None
+
+        return await self._write(query)
+
+    async def find_same_download(
+        self, *, url: str, format: str | None, audio_format: AudioFormat | None
+    ) -> Task | None:
+        alive = [status.value for status in TaskStatus if status not in _DEAD]
+        sql = f"""SELECT * FROM tasks
+                  WHERE ((url = ? AND page_item IS NULL) OR source_url = ?)
+                  AND format IS ? AND audio_format IS ?
+                  AND (status IN ({_marks(alive)}) OR error_kind = ?)
+                  ORDER BY seq DESC LIMIT 1"""
+        audio = audio_format.value if audio_format else None
+        params = [url, url, format, audio, *alive, ErrorKind.FILE_MISSING.value]
+
+        def query(db: sqlite3.Connection) -> Task | None:
+            row = db.execute(sql, params).fetchone()
+            return task_from_row(row) if row else None
+
+        return await self._run(query)
+
+    async def in_playlist(self, playlist_id: str) -> list[Task]:
+        sql = "SELECT * FROM tasks WHERE playlist_id = ? ORDER BY playlist_index"
+        return await self._run(
+            lambda db: [task_from_row(row) for row in db.execute(sql, (playlist_id,))]
+        )
+
+    async def delete(self, task_id: str) -> bool:
+        """Deletes the task without an event. Goes once its last caller uses `remove`."""
+        cursor = await self._write(
+            lambda db: db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+        )
+        return cursor.rowcount > 0
+
+    async def downloaded_files(self) -> list[StoredFile]:
+        sql = "SELECT id, filename, status FROM tasks WHERE status = ? OR error_kind = ?"
+        params = (TaskStatus.COMPLETED.value, ErrorKind.FILE_MISSING.value)
+
+        def query(db: sqlite3.Connection) -> list[StoredFile]:
+            return [
+                StoredFile(row["id"], row["filename"], TaskStatus(row["status"]))
+                for row in db.execute(sql, params)
+            ]
+
+        return await self._run(query)
+
+    async def events_after(
+        self, after_id: int, *, task_id: str | None = None, limit: int = 1000
+    ) -> list[StoredEvent]:
+        of_task, params = ("AND task_id = ?", [task_id]) if task_id else ("", [])
+        sql = f"SELECT * FROM task_events WHERE id > ? {of_task} ORDER BY id LIMIT ?"
+        return await self._run(
+            lambda db: [_event_from_row(row) for row in db.execute(sql, [after_id, *params, limit])]
+        )
+
+    async def event_bounds(self) -> tuple[int, int]:
+        # sqlite_sequence remembers the newest id ever handed out (AUTOINCREMENT), also after
+        # every event was pruned.
+        sql = """SELECT (SELECT min(id) FROM task_events),
+                        (SELECT seq FROM sqlite_sequence WHERE name = 'task_events')"""
+
+        def query(db: sqlite3.Connection) -> tuple[int, int]:
+            oldest, newest = db.execute(sql).fetchone()
+            if newest is None:
+                return 0, 0
+            return (oldest if oldest is not None else newest + 1), newest
+
+        return await self._run(query)
+
+    async def prune_events(self, *, keep: int, max_age: timedelta) -> int:
+        sql = """DELETE FROM task_events WHERE at < ? OR id <= coalesce(
+                     (SELECT id FROM task_events ORDER BY id DESC LIMIT 1 OFFSET ?), 0)"""
+        cutoff = _moment(datetime.now(UTC) - max_age)
+        cursor = await self._write(lambda db: db.execute(sql, (cutoff, keep)))
+        return cursor.rowcount
+
+    async def close(self) -> None:
+        def close_connection(_: sqlite3.Connection) -> None:
+            if self._connection is not None:
+                try:
+                    # Everything into the main file, so a copy of that file alone is complete.
+                    self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.DatabaseError as exc:
+                    logger.warning("could not checkpoint %s at close: %s", self._path, exc)
+                finally:
+                    self._connection.close()
+                    self._connection = None
+
+        if self._connection is not None:
+            await self._run(close_connection)
+        self._executor.shutdown(wait=True)
