@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.store import PostgresTaskStore, SqliteTaskStore
 from tests.fixtures.canary import CanaryServer
 from tests.fixtures.media import make_media
+from tests.fixtures.postgres import Databases, postgres_server
 from tests.fixtures.service import RunningService, ServiceFactory, start_service
 from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
@@ -80,7 +81,27 @@ def installation(tmp_path: Path) -> Iterator[ServiceProcess]:
     made.stop()
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[Databases]:
+    """A PostgreSQL server (see tests/fixtures/postgres.py) and a template database on it."""
+    with postgres_server() as server_url:
+        databases = Databases(server_url).prepare()
+        yield databases
+        databases.drop_template()
+
+
+@pytest.fixture
+def postgres_url(postgres_databases: Databases) -> Iterator[str]:
+    """A database of the test's own, migrated, dropped after the test."""
+    url = postgres_databases.new()
+    yield url
+    postgres_databases.drop(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def task_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     """Each backend in turn, on a database of the test's own."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return StoreFactory("postgresql", lambda: PostgresTaskStore(url))
     return StoreFactory("sqlite", lambda: SqliteTaskStore(tmp_path / "db.sqlite3"))

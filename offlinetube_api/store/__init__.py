@@ -3,14 +3,26 @@
 The SQL of each lives in its module; `rows` converts tasks for both, `migrations` keeps both
 schemas up to date from one numbered history."""
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from offlinetube_api import ports
+from offlinetube_api.config import Settings
 from offlinetube_api.models import Task
 from offlinetube_api.ports import StoredFile
+from offlinetube_api.store.postgres import PostgresTaskStore
 from offlinetube_api.store.sqlite import SqliteTaskStore
 
-__all__ = ["SqliteTaskStore", "StoredFile", "TaskStore"]
+__all__ = ["PostgresTaskStore", "SqliteTaskStore", "StoredFile", "TaskStore", "open_store"]
+
+
+def open_store(settings: Settings, announce: Callable[[], None]) -> ports.TaskStore:
+    """The store `settings` choose, not yet open: PostgreSQL at `database_url` when it is set
+    (the database announces its events itself), else SQLite in the data folder, which calls
+    `announce` (the EventBus's) after each commit that saved events."""
+    if settings.database_url is not None:
+        return PostgresTaskStore(settings.database_url.get_secret_value())
+    return SqliteTaskStore(settings.database_path, announce=announce)
 
 
 class TaskStore(ports.TaskStore, Protocol):

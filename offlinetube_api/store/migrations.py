@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.rows import tuple_row
 
 from offlinetube_api.store.rows import Dialect
 
@@ -109,8 +110,9 @@ async def migrate_postgresql(connection: AsyncConnection[Any]) -> list[Step]:
     await connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
     try:
         await connection.execute(_POSTGRESQL_RECORD)
-        cursor = await connection.execute("SELECT version FROM schema_migrations")
-        applied = {row[0] for row in await cursor.fetchall()}
+        async with connection.cursor(row_factory=tuple_row) as cursor:
+            await cursor.execute("SELECT version FROM schema_migrations")
+            applied = {row[0] for row in await cursor.fetchall()}
         pending = [step for step in steps(Dialect.POSTGRESQL) if step.version not in applied]
         for step in pending:
             async with connection.transaction():

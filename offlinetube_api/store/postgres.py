@@ -1,0 +1,332 @@
+"""PostgresTaskStore: tasks and their events in PostgreSQL (distributed mode), shared by every
+API replica and worker. psycopg 3, async, through a pool of connections in autocommit mode;
+every write that saves an event is one explicit transaction.
+
+Event order: identity values are handed out at insert time, not at commit, so two writers could
+commit ids 11 and then 10, and a reader that saw 11 would never look back for 10. Every
+transaction that saves events therefore takes EVENT_ORDER_LOCK (a transaction-level advisory
+lock) before its first write: one such writer at a time, so ids become visible in increasing
+order. The same lock orders the writes to `task_counts`, so writers never deadlock on them.
+Locks are taken in one order everywhere: the task's row (FOR UPDATE), then EVENT_ORDER_LOCK."""
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import AsyncConnection, sql
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from offlinetube_api.errors import StoreUnavailable
+from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
+from offlinetube_api.ports import EVENTS_CHANNEL, ProcessGroup, StoredEvent, StoredFile
+from offlinetube_api.store.migrations import migrate_postgresql
+from offlinetube_api.store.rows import (
+    COLUMNS,
+    Dialect,
+    column_value,
+    task_from_json,
+    task_from_row,
+    task_json,
+    task_values,
+)
+from offlinetube_api.transitions import ALLOWED, Transition, TransitionName, TransitionRefused
+
+T = TypeVar("T")
+Connection = AsyncConnection[DictRow]
+logger = logging.getLogger(__name__)
+
+EVENT_ORDER_LOCK = 0x6F74_6576_656E_7473  # "otevents"
+_DEAD = [TaskStatus.FAILED.value, TaskStatus.CANCELLED.value]
+
+_INSERT_TASK = sql.SQL("INSERT INTO tasks ({}) VALUES ({})").format(
+    sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
+    sql.SQL(", ").join(sql.Placeholder() for _ in COLUMNS),
+)
+_INSERT_EVENT = "INSERT INTO task_events (task_id, transition, task, at) VALUES (%s, %s, %s, %s)"
+_NOTIFY = sql.SQL("NOTIFY {}").format(sql.Identifier(EVENTS_CHANNEL))
+_SAME_DOWNLOAD = """
+    SELECT * FROM tasks
+    WHERE ((url = %(url)s AND page_item IS NULL) OR source_url = %(url)s)
+    AND format IS NOT DISTINCT FROM %(format)s AND audio_format IS NOT DISTINCT FROM %(audio)s
+    AND (status <> ALL(%(dead)s) OR error_kind = %(missing)s)
+    ORDER BY seq DESC LIMIT 1"""
+_EVENT_BOUNDS = """
+    SELECT min(id) AS oldest, max(id) AS newest,
+           pg_sequence_last_value(pg_get_serial_sequence('task_events', 'id')) AS handed_out
+    FROM task_events"""
+_PRUNE = """
+    DELETE FROM task_events WHERE at < %s OR id <= coalesce(
+        (SELECT id FROM task_events ORDER BY id DESC LIMIT 1 OFFSET %s), 0)"""
+
+
+def redacted(url: str) -> str:
+    """`url` without its password, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=f"{user}{host}"))
+
+
+def _one_line(exc: psycopg.Error) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+async def _fetch_task(connection: Connection, query: Any, params: Any) -> Task | None:
+    row = await (await connection.execute(query, params)).fetchone()
+    return task_from_row(row) if row else None
+
+
+async def _fetch_tasks(connection: Connection, query: Any, params: Any) -> list[Task]:
+    rows = await (await connection.execute(query, params)).fetchall()
+    return [task_from_row(row) for row in rows]
+
+
+async def _save_event(
+    connection: Connection, task_id: str, name: TransitionName, task: Task | None
+) -> None:
+    """Inside a transaction that holds EVENT_ORDER_LOCK. NOTIFY is delivered at commit."""
+    values = (task_id, name.value, task_json(task) if task else None, datetime.now(UTC))
+    await connection.execute(_INSERT_EVENT, values)
+    await connection.execute(_NOTIFY)
+
+
+async def _take_event_order(connection: Connection) -> None:
+    await connection.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
+
+
+def _event_from_row(row: DictRow) -> StoredEvent:
+    return StoredEvent(
+        id=row["id"],
+        task_id=row["task_id"],
+        transition=TransitionName(row["transition"]),
+        task=task_from_json(row["task"]) if row["task"] is not None else None,
+        at=row["at"],
+    )
+
+
+async def _apply(
+    connection: Connection, task_id: str, transition: Transition, attempt: int | None
+) -> Task | None:
+    async with connection.transaction():
+        current = await _fetch_task(
+            connection, "SELECT * FROM tasks WHERE id = %s FOR UPDATE", (task_id,)
+        )
+        if current is None:
+            return None
+        changes = transition.changes(current)
+        query = sql.SQL("UPDATE tasks SET {} WHERE id = %s AND status = ANY(%s)").format(
+            sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in changes)
+        )
+        params = [column_value(c, value, Dialect.POSTGRESQL) for c, value in changes.items()]
+        params += [task_id, [status.value for status in ALLOWED[transition.name]]]
+        if attempt is not None:
+            query, params = query + sql.SQL(" AND attempts = %s"), [*params, attempt]
+        await _take_event_order(connection)
+        saved = await _fetch_task(connection, query + sql.SQL(" RETURNING *"), params)
+        if saved is None:
+            raise TransitionRefused(task_id, transition.name, current.status)
+        await _save_event(connection, task_id, transition.name, saved)
+        return saved
+
+
+class PostgresTaskStore:
+    """The store on the PostgreSQL database at `url` (postgresql://user:password@host/db)."""
+
+    def __init__(
+        self, url: str, *, max_connections: int = 10, connection_timeout_s: float = 10.0
+    ) -> None:
+        self._url = url
+        self._max_connections = max_connections
+        # A call waits this long for a connection (a database down, all of them busy), then
+        # fails with StoreUnavailable: a 503 rather than a request that hangs.
+        self._connection_timeout_s = connection_timeout_s
+        self._pool: AsyncConnectionPool[Connection] | None = None
+        self._failure: str | None = None  # until a call succeeds again
+
+    @property
+    def failure(self) -> str | None:
+        return self._failure
+
+    async def _run(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """`work` on a connection of the pool. A database that cannot be reached or fails
+        (down, disk full, too many connections) is remembered for the health route and
+        answered as StoreUnavailable, a 503; a mistake in a query is raised as it is."""
+        if self._pool is None:
+            raise RuntimeError("the store is not open")
+        try:
+            async with self._pool.connection() as connection:
+                result = await work(connection)
+        except psycopg.OperationalError as exc:
+            self._failure = _one_line(exc)
+            raise StoreUnavailable(self._failure) from exc
+        self._failure = None
+        return result
+
+    async def open(self) -> None:
+        self._pool = AsyncConnectionPool(
+            self._url,
+            connection_class=AsyncConnection[DictRow],
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            min_size=1,
+            max_size=self._max_connections,
+            timeout=self._connection_timeout_s,
+            check=AsyncConnectionPool.check_connection,
+            name="offlinetube-tasks",
+            open=False,
+        )
+        await self._pool.open()
+        try:
+            applied = await self._run(migrate_postgresql)
+        except BaseException:
+            await self.close()  # else the pool goes on trying to connect
+            raise
+        if applied:
+            names = ", ".join(f"{step.version:04d}_{step.name}" for step in applied)
+            logger.info("migrated %s: %s", redacted(self._url), names)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def add(self, task: Task) -> None:
+        first = TransitionName.IMPORTED if task.status.is_final else TransitionName.QUEUED
+
+        async def insert(connection: Connection) -> None:
+            async with connection.transaction():
+                await _take_event_order(connection)
+                await connection.execute(_INSERT_TASK, task_values(task, Dialect.POSTGRESQL))
+                await _save_event(connection, task.id, first, task)
+
+        await self._run(insert)
+
+    async def apply(
+        self, task_id: str, transition: Transition, *, attempt: int | None = None
+    ) -> Task | None:
+        """See ports.TaskStore.apply; `attempt` is compared with `attempts` before the
+        change."""
+        return await self._run(lambda db: _apply(db, task_id, transition, attempt))
+
+    async def note_process(self, task_id: str, group: ProcessGroup | None) -> None:
+        pgid, started = group if group else (None, None)
+        query = "UPDATE tasks SET process_group = %s, process_started = %s WHERE id = %s"
+        await self._run(lambda db: db.execute(query, (pgid, started, task_id)))
+
+    async def remove(self, task_id: str) -> bool:
+        async def delete(connection: Connection) -> bool:
+            async with connection.transaction():
+                found = await connection.execute(
+                    "SELECT id FROM tasks WHERE id = %s FOR UPDATE", (task_id,)
+                )
+                if await found.fetchone() is None:
+                    return False
+                await _take_event_order(connection)
+                await connection.execute("DELETE FROM tasks WHERE id = %s", (task_id,))
+                await _save_event(connection, task_id, TransitionName.REMOVED, None)
+                return True
+
+        return await self._run(delete)
+
+    async def get(self, task_id: str) -> Task | None:
+        query = "SELECT * FROM tasks WHERE id = %s"
+        return await self._run(lambda db: _fetch_task(db, query, (task_id,)))
+
+    async def page(
+        self, *, status: TaskStatus | None, limit: int, offset: int
+    ) -> tuple[list[Task], int]:
+        where = sql.SQL("WHERE status = %s" if status else "")
+        of_status = [status.value] if status else []
+        rows = sql.SQL("SELECT * FROM tasks {} ORDER BY seq DESC LIMIT %s OFFSET %s")
+        total = sql.SQL("SELECT coalesce(sum(n), 0) AS n FROM task_counts {}")
+
+        async def query(connection: Connection) -> tuple[list[Task], int]:
+            tasks = await _fetch_tasks(connection, rows.format(where), [*of_status, limit, offset])
+            counted = await (await connection.execute(total.format(where), of_status)).fetchone()
+            return tasks, int(counted["n"]) if counted else 0
+
+        return await self._run(query)
+
+    async def count(self, statuses: Iterable[TaskStatus]) -> int:
+        wanted = [status.value for status in statuses]
+        query = "SELECT coalesce(sum(n), 0) AS n FROM task_counts WHERE status = ANY(%s)"
+
+        async def counted(connection: Connection) -> int:
+            row = await (await connection.execute(query, (wanted,))).fetchone()
+            return int(row["n"]) if row else 0
+
+        return await self._run(counted)
+
+    async def with_status(self, statuses: Iterable[TaskStatus]) -> list[Task]:
+        wanted = [status.value for status in statuses]
+        query = "SELECT * FROM tasks WHERE status = ANY(%s) ORDER BY seq"
+        return await self._run(lambda db: _fetch_tasks(db, query, (wanted,)))
+
+    async def find_same_download(
+        self, *, url: str, format: str | None, audio_format: AudioFormat | None
+    ) -> Task | None:
+        params = {
+            "url": url,
+            "format": format,
+            "audio": audio_format.value if audio_format else None,
+            "dead": _DEAD,
+            "missing": ErrorKind.FILE_MISSING.value,
+        }
+        return await self._run(lambda db: _fetch_task(db, _SAME_DOWNLOAD, params))
+
+    async def in_playlist(self, playlist_id: str) -> list[Task]:
+        query = "SELECT * FROM tasks WHERE playlist_id = %s ORDER BY playlist_index"
+        return await self._run(lambda db: _fetch_tasks(db, query, (playlist_id,)))
+
+    async def downloaded_files(self) -> list[StoredFile]:
+        query = "SELECT id, filename, status FROM tasks WHERE status = %s OR error_kind = %s"
+        params = (TaskStatus.COMPLETED.value, ErrorKind.FILE_MISSING.value)
+
+        async def files(connection: Connection) -> list[StoredFile]:
+            rows = await (await connection.execute(query, params)).fetchall()
+            return [StoredFile(r["id"], r["filename"], TaskStatus(r["status"])) for r in rows]
+
+        return await self._run(files)
+
+    async def events_after(
+        self, after_id: int, *, task_id: str | None = None, limit: int = 1000
+    ) -> list[StoredEvent]:
+        of_task = sql.SQL("AND task_id = %s" if task_id else "")
+        query = sql.SQL("SELECT * FROM task_events WHERE id > %s {} ORDER BY id LIMIT %s")
+        params = [after_id, *([task_id] if task_id else []), limit]
+
+        async def events(connection: Connection) -> list[StoredEvent]:
+            rows = await (await connection.execute(query.format(of_task), params)).fetchall()
+            return [_event_from_row(row) for row in rows]
+
+        return await self._run(events)
+
+    async def event_bounds(self) -> tuple[int, int]:
+        async def bounds(connection: Connection) -> tuple[int, int]:
+            async with connection.transaction():
+                # Shared with no writer: the last id handed out is committed or rolled back,
+                # never still to come, so a reader may start after it.
+                await connection.execute(
+                    "SELECT pg_advisory_xact_lock_shared(%s)", (EVENT_ORDER_LOCK,)
+                )
+                row = await (await connection.execute(_EVENT_BOUNDS)).fetchone()
+            assert row is not None  # an aggregate always answers one row
+            newest = row["newest"] or row["handed_out"]
+            if newest is None:
+                return 0, 0
+            return row["oldest"] or newest + 1, newest
+
+        return await self._run(bounds)
+
+    async def prune_events(self, *, keep: int, max_age: timedelta) -> int:
+        cutoff = datetime.now(UTC) - max_age
+
+        async def prune(connection: Connection) -> int:
+            return (await connection.execute(_PRUNE, (cutoff, keep))).rowcount
+
+        return await self._run(prune)
