@@ -1,0 +1,191 @@
+"""The periodic upkeep of the distributed queue, run by real workers on real PostgreSQL: lost
+workers' downloads run again, tasks without a job get one, old events go."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from datetime import timedelta
+from typing import Any, cast
+
+import psycopg
+from procrastinate.periodic import PeriodicDeferrer
+
+from offlinetube_api.config import Settings
+from offlinetube_api.models import TaskStatus
+from offlinetube_api.ports import TaskStore
+from offlinetube_api.queue.upkeep import (
+    EVERY_5_S,
+    EVERY_10_S,
+    EVERY_MINUTE,
+    Upkeep,
+)
+from tests.queue.doubles import TaskTable
+from tests.queue.harness import (
+    REPO,
+    QueueSide,
+    api_queue,
+    make_worker,
+    wait_until,
+    worker_command,
+    worker_in_process,
+)
+
+# A worker lost with its download must not delay that download by more than this (issue 10).
+RERUN_BOUND_S = 60.0
+# The reconciler's tick, with room for a busy machine.
+RECONCILE_BOUND_S = 25.0
+
+
+async def _runs_by(tasks: TaskTable, task_id: str, pid: int) -> list[dict[str, Any]]:
+    return [run for run in await tasks.runs(task_id) if run["pid"] == pid]
+
+
+async def _ran_in(tasks: TaskTable, task_id: str, pid: int) -> bool:
+    return bool(await _runs_by(tasks, task_id, pid))
+
+
+def test_a_task_queued_without_a_job_gets_one(postgres_url: str) -> None:
+    """The store saved the task, and its process died before it deferred the job."""
+
+    async def scenario() -> None:
+        async with worker_in_process(postgres_url) as side:
+            await side.tasks.add("t1")
+
+            async def ran() -> bool:
+                return bool(await side.tasks.runs("t1"))
+
+            await wait_until(ran, within_s=RECONCILE_BOUND_S, what="reconciled task ran")
+            await side.tasks.release("t1")
+
+    asyncio.run(scenario())
+
+
+def test_a_running_task_no_job_runs_is_interrupted_and_runs_again(postgres_url: str) -> None:
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with worker_in_process(postgres_url) as side:
+            await side.tasks.add("t1", TaskStatus.DOWNLOADING)
+
+            async def ran() -> bool:
+                return bool(await side.tasks.runs("t1"))
+
+            await wait_until(ran, within_s=RECONCILE_BOUND_S, what="orphan ran again")
+            await side.tasks.release("t1")
+            return await side.tasks.calls("on_interrupted"), await side.tasks.runs("t1")
+
+    interrupted, runs = asyncio.run(scenario())
+    assert [(call["task_id"], call["detail"]) for call in interrupted] == [("t1", "queued")]
+    assert interrupted[0]["at"] < runs[0]["started_at"]
+
+
+async def _kill_and_wait_for_rerun(tasks: TaskTable, lost: subprocess.Popen[bytes]) -> float:
+    """Kills the worker running t1; returns how long until t1 ran again in this process."""
+    os.kill(lost.pid, signal.SIGKILL)
+    took = await wait_until(
+        lambda: _ran_in(tasks, "t1", os.getpid()),
+        within_s=RERUN_BOUND_S,
+        what="download run again after its worker was killed",
+    )
+    [interrupted] = await tasks.calls("on_interrupted")
+    [rerun] = await _runs_by(tasks, "t1", os.getpid())
+    assert (interrupted["task_id"], interrupted["detail"]) == ("t1", "queued")
+    assert interrupted["at"] < rerun["started_at"]
+    return took
+
+
+def test_a_killed_workers_download_runs_again_on_another_worker(postgres_url: str) -> None:
+    async def scenario() -> float:
+        lost = subprocess.Popen(
+            worker_command(postgres_url, concurrency=1), cwd=REPO, stdout=subprocess.PIPE
+        )
+        try:
+            assert lost.stdout is not None
+            assert await asyncio.to_thread(lost.stdout.readline) == b"ready\n"
+            async with api_queue(postgres_url) as side:
+                await side.tasks.add("t1")
+                await side.queue.enqueue("t1")
+                await wait_until(
+                    lambda: _ran_in(side.tasks, "t1", lost.pid), within_s=10, what="lost's run"
+                )
+                other = make_worker(side, concurrency=1, shutdown_timeout=1.0)
+                await other.start()
+                try:
+                    return await _kill_and_wait_for_rerun(side.tasks, lost)
+                finally:
+                    await side.tasks.release("t1")
+                    await other.close()
+        finally:
+            lost.kill()
+            lost.wait()
+
+    asyncio.run(scenario())
+
+
+def test_pruning_keeps_the_retention_settings(postgres_url: str) -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        async with api_queue(postgres_url) as side:
+            upkeep = Upkeep(
+                queue=side.queue,
+                store=cast(TaskStore, side.tasks),
+                on_interrupted=side.tasks.requeue_interrupted,
+                settings=Settings(event_retention=5000, event_retention_days=2),
+            )
+            await upkeep.prune(timestamp=0)
+            return await side.tasks.calls("prune_events")
+
+    [call] = asyncio.run(scenario())
+    assert call["detail"] == f"5000 {timedelta(days=2).total_seconds():.0f}"
+
+
+def test_the_upkeep_jobs_are_periodic(postgres_url: str) -> None:
+    async def scenario() -> dict[str, str]:
+        async with api_queue(postgres_url) as side:
+            make_worker(side, concurrency=1, shutdown_timeout=1.0)
+            return {
+                task.task.name: task.cron
+                for task in side.queue.app.periodic_registry.periodic_tasks.values()
+            }
+
+    assert asyncio.run(scenario()) == {
+        "offlinetube.retry_stalled": EVERY_5_S,
+        "offlinetube.reconcile": EVERY_10_S,
+        "offlinetube.prune": EVERY_MINUTE,
+    }
+
+
+def test_each_tick_of_a_periodic_job_runs_once_whatever_the_hosts(postgres_url: str) -> None:
+    """Two hosts defer the same tick: one job. Even once that job has run and gone, the
+    second host's deferral of that tick makes none."""
+
+    def jobs() -> list[tuple[str, int]]:
+        with psycopg.connect(postgres_url) as connection:
+            return connection.execute(
+                "SELECT task_name, count(*) FROM procrastinate_jobs GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+
+    def delete_jobs() -> None:
+        with psycopg.connect(postgres_url) as connection:
+            connection.execute("DELETE FROM procrastinate_jobs")
+
+    async def defer_tick(side: QueueSide, at: float) -> None:
+        deferrer = PeriodicDeferrer(registry=side.queue.app.periodic_registry)
+        await deferrer.defer_jobs(deferrer.get_previous_tasks(at=at))
+
+    async def scenario() -> None:
+        async with api_queue(postgres_url) as one, api_queue(postgres_url) as other:
+            for side in (one, other):
+                make_worker(side, concurrency=1, shutdown_timeout=1.0)
+            at = time.time()
+            await defer_tick(one, at)
+            await defer_tick(other, at)
+            assert jobs() == [
+                ("offlinetube.prune", 1),
+                ("offlinetube.reconcile", 1),
+                ("offlinetube.retry_stalled", 1),
+            ]
+            delete_jobs()  # as a worker does once they ran
+            await defer_tick(other, at)
+            assert jobs() == []
+
+    asyncio.run(scenario())
