@@ -9,7 +9,9 @@ share one key, `download:<task id>`, used as both of procrastinate's locks:
 The workers that run these jobs are in queue/worker.py.
 """
 
+import asyncio
 import logging
+import time
 
 from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
@@ -26,6 +28,9 @@ DOWNLOADS_QUEUE = "offlinetube.downloads"
 # Periodic upkeep (stalled jobs, the reconciler, pruning), on a queue of its own so that busy
 # download slots never hold it up.
 UPKEEP_QUEUE = "offlinetube.upkeep"
+# How long `abort` waits for the aborted run to end, and how often it looks.
+ABORT_WAIT_S = 5.0
+ABORT_CHECK_S = 0.05
 
 
 def job_key(task_id: str) -> str:
@@ -87,10 +92,17 @@ class ProcrastinateQueue:
 
     async def abort(self, task_id: str) -> None:
         """Marks the task's running job for abortion; procrastinate tells its worker at once
-        (NOTIFY), and each worker also polls for such marks every second."""
-        for job in await self._jobs(task_id, Status.DOING):
-            assert job.id is not None
-            await self.app.job_manager.cancel_job_by_id_async(job.id, abort=True)
+        (NOTIFY), and each worker also polls for such marks every second. Returns once the
+        job has ended (its run settled the task), or after ABORT_WAIT_S when its worker does
+        not answer: a lost worker's job keeps the mark, and the upkeep settles its task as
+        cancelled once the worker's heartbeat is stale (queue/upkeep.py)."""
+        running = [job.id for job in await self._jobs(task_id, Status.DOING) if job.id]
+        for job_id in running:
+            await self.app.job_manager.cancel_job_by_id_async(job_id, abort=True)
+        deadline = time.monotonic() + ABORT_WAIT_S
+        while running and time.monotonic() < deadline:
+            await asyncio.sleep(ABORT_CHECK_S)
+            running = [job_id for job_id in running if await self._still_running(job_id)]
 
     async def figures(self) -> QueueFigures:
         """From the store's kept counts. procrastinate does not know how many slots its
@@ -98,6 +110,10 @@ class ProcrastinateQueue:
         queued = await self._store.count([TaskStatus.QUEUED])
         running = await self._store.count([TaskStatus.DOWNLOADING, TaskStatus.PROCESSING])
         return QueueFigures(queued=queued, running=running, max_concurrent=None)
+
+    async def _still_running(self, job_id: int) -> bool:
+        jobs = await self.app.job_manager.list_jobs_async(id=job_id)
+        return any(job.status == Status.DOING.value for job in jobs)
 
     async def _jobs(self, task_id: str, status: Status) -> list[Job]:
         key = job_key(task_id)

@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, cast
 
@@ -25,6 +27,7 @@ from tests.queue.doubles import TaskTable
 from tests.queue.harness import (
     REPO,
     QueueSide,
+    WorkerSide,
     api_queue,
     make_worker,
     wait_until,
@@ -40,6 +43,11 @@ RECONCILE_BOUND_S = 25.0
 
 async def _runs_by(tasks: TaskTable, task_id: str, pid: int) -> list[dict[str, Any]]:
     return [run for run in await tasks.runs(task_id) if run["pid"] == pid]
+
+
+async def _has_status(tasks: TaskTable, task_id: str, status: TaskStatus) -> bool:
+    task = await tasks.get(task_id)
+    return task is not None and task.status is status
 
 
 async def _ran_in(tasks: TaskTable, task_id: str, pid: int) -> bool:
@@ -79,45 +87,66 @@ def test_a_running_task_no_job_runs_is_interrupted_and_runs_again(postgres_url: 
     assert interrupted[0]["at"] < runs[0]["started_at"]
 
 
-async def _kill_and_wait_for_rerun(tasks: TaskTable, lost: subprocess.Popen[bytes]) -> float:
-    """Kills the worker running t1; returns how long until t1 ran again in this process."""
-    os.kill(lost.pid, signal.SIGKILL)
-    took = await wait_until(
-        lambda: _ran_in(tasks, "t1", os.getpid()),
-        within_s=RERUN_BOUND_S,
-        what="download run again after its worker was killed",
+@asynccontextmanager
+async def _running_on_a_lost_worker(database_url: str) -> AsyncIterator[WorkerSide]:
+    """t1 runs on a worker in a process of its own, which is then killed with SIGKILL; a
+    worker in this process is up beside it."""
+    lost = subprocess.Popen(
+        worker_command(database_url, concurrency=1), cwd=REPO, stdout=subprocess.PIPE
     )
-    [interrupted] = await tasks.calls("on_interrupted")
-    [rerun] = await _runs_by(tasks, "t1", os.getpid())
-    assert (interrupted["task_id"], interrupted["detail"]) == ("t1", "queued")
-    assert interrupted["at"] < rerun["started_at"]
-    return took
+    try:
+        assert lost.stdout is not None
+        assert await asyncio.to_thread(lost.stdout.readline) == b"ready\n"
+        async with api_queue(database_url) as side:
+            await side.tasks.add("t1")
+            await side.queue.enqueue("t1")
+            await wait_until(
+                lambda: _ran_in(side.tasks, "t1", lost.pid), within_s=10, what="lost's run"
+            )
+            other = make_worker(side, concurrency=1, shutdown_timeout=1.0)
+            await other.start()
+            try:
+                os.kill(lost.pid, signal.SIGKILL)
+                yield WorkerSide(side.tasks, side.queue, other)
+            finally:
+                await side.tasks.release("t1")
+                await other.close()
+    finally:
+        lost.kill()
+        lost.wait()
 
 
 def test_a_killed_workers_download_runs_again_on_another_worker(postgres_url: str) -> None:
-    async def scenario() -> float:
-        lost = subprocess.Popen(
-            worker_command(postgres_url, concurrency=1), cwd=REPO, stdout=subprocess.PIPE
-        )
-        try:
-            assert lost.stdout is not None
-            assert await asyncio.to_thread(lost.stdout.readline) == b"ready\n"
-            async with api_queue(postgres_url) as side:
-                await side.tasks.add("t1")
-                await side.queue.enqueue("t1")
-                await wait_until(
-                    lambda: _ran_in(side.tasks, "t1", lost.pid), within_s=10, what="lost's run"
-                )
-                other = make_worker(side, concurrency=1, shutdown_timeout=1.0)
-                await other.start()
-                try:
-                    return await _kill_and_wait_for_rerun(side.tasks, lost)
-                finally:
-                    await side.tasks.release("t1")
-                    await other.close()
-        finally:
-            lost.kill()
-            lost.wait()
+    async def scenario() -> None:
+        async with _running_on_a_lost_worker(postgres_url) as side:
+            await wait_until(
+                lambda: _ran_in(side.tasks, "t1", os.getpid()),
+                within_s=RERUN_BOUND_S,
+                what="download run again after its worker was killed",
+            )
+            [interrupted] = await side.tasks.calls("on_interrupted")
+            [rerun] = await _runs_by(side.tasks, "t1", os.getpid())
+            assert (interrupted["task_id"], interrupted["detail"]) == ("t1", "queued")
+            assert interrupted["at"] < rerun["started_at"]
+
+    asyncio.run(scenario())
+
+
+def test_a_cancel_asked_of_a_killed_workers_download_settles_it(postgres_url: str) -> None:
+    """The abort finds no worker to answer it and returns; the run is not run again, and the
+    task ends cancelled once the worker is known lost."""
+
+    async def scenario() -> None:
+        async with _running_on_a_lost_worker(postgres_url) as side:
+            await side.queue.abort("t1")
+            await wait_until(
+                lambda: _has_status(side.tasks, "t1", TaskStatus.CANCELLED),
+                within_s=RERUN_BOUND_S,
+                what="cancelled after its worker was killed",
+            )
+            [interrupted] = await side.tasks.calls("on_interrupted")
+            assert (interrupted["task_id"], interrupted["detail"]) == ("t1", "cancelled")
+            assert await _runs_by(side.tasks, "t1", os.getpid()) == []
 
     asyncio.run(scenario())
 

@@ -66,18 +66,29 @@ def test_a_queued_task_runs_once_and_its_job_goes(postgres_url: str) -> None:
 
 
 def test_abort_reaches_a_running_download_within_two_seconds(postgres_url: str) -> None:
-    async def scenario() -> float:
+    async def scenario() -> None:
         async with worker_in_process(postgres_url) as side:
             await _submit(side, "t1")
             await wait_until(lambda: _run_started(side.tasks, "t1"), within_s=10, what="run")
-            await side.queue.abort("t1")
+            abort = asyncio.create_task(side.queue.abort("t1"))
 
             async def cancelled() -> bool:
                 return [run["outcome"] for run in await side.tasks.runs("t1")] == ["CANCEL"]
 
-            took = await wait_until(cancelled, within_s=ABORT_BOUND_S, what="abort reached")
+            await wait_until(cancelled, within_s=ABORT_BOUND_S, what="abort reached")
+            await abort
+
+    asyncio.run(scenario())
+
+
+def test_abort_returns_once_the_run_has_settled(postgres_url: str) -> None:
+    async def scenario() -> None:
+        async with worker_in_process(postgres_url) as side:
+            await _submit(side, "t1")
+            await wait_until(lambda: _run_started(side.tasks, "t1"), within_s=10, what="run")
+            await side.queue.abort("t1")
             assert await _status(side.tasks, "t1") is TaskStatus.CANCELLED
-            return took
+            assert [run["outcome"] for run in await side.tasks.runs("t1")] == ["CANCEL"]
 
     asyncio.run(scenario())
 
