@@ -1,5 +1,5 @@
-"""Real procrastinate queues and workers on the test's database, around the doubles; and a
-deadline poll."""
+"""Real procrastinate queues and workers, and the real PostgreSQL store, on the test's
+database, around the doubles; and a deadline poll."""
 
 import asyncio
 import sys
@@ -8,20 +8,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 from offlinetube_api.config import Settings
-from offlinetube_api.ports import TaskStore
 from offlinetube_api.queue.procrastinate_queue import ProcrastinateQueue
 from offlinetube_api.queue.worker import ProcrastinateWorker
-from tests.queue.doubles import RecordingRunner, TaskTable
+from offlinetube_api.store import PostgresTaskStore
+from tests.queue.doubles import Interruptions, RecordingRunner, RunLog
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
 class QueueSide:
-    tasks: TaskTable
+    store: PostgresTaskStore
+    log: RunLog
     queue: ProcrastinateQueue
 
 
@@ -32,15 +32,20 @@ class WorkerSide(QueueSide):
 
 @asynccontextmanager
 async def api_queue(database_url: str) -> AsyncIterator[QueueSide]:
-    tasks = TaskTable(database_url)
-    await tasks.open()
-    queue = ProcrastinateQueue(database_url=database_url, store=cast(TaskStore, tasks))
-    await queue.start()
+    store = PostgresTaskStore(database_url)
+    await store.open()
+    log = RunLog(database_url)
+    await log.open()
+    queue = ProcrastinateQueue(database_url=database_url, store=store)
     try:
-        yield QueueSide(tasks, queue)
+        await queue.start()
+        try:
+            yield QueueSide(store, log, queue)
+        finally:
+            await queue.close()
     finally:
-        await queue.close()
-        await tasks.close()
+        await log.close()
+        await store.close()
 
 
 def make_worker(
@@ -48,9 +53,9 @@ def make_worker(
 ) -> ProcrastinateWorker:
     return ProcrastinateWorker(
         queue=side.queue,
-        store=cast(TaskStore, side.tasks),
-        runner=RecordingRunner(side.tasks),
-        on_interrupted=side.tasks.requeue_interrupted,
+        store=side.store,
+        runner=RecordingRunner(side.store, side.log),
+        on_interrupted=Interruptions(side.store, side.log),
         concurrency=concurrency,
         settings=Settings(shutdown_timeout=shutdown_timeout),
     )
@@ -64,7 +69,7 @@ async def worker_in_process(
         worker = make_worker(side, concurrency=concurrency, shutdown_timeout=shutdown_timeout)
         await worker.start()
         try:
-            yield WorkerSide(side.tasks, side.queue, worker)
+            yield WorkerSide(side.store, side.log, side.queue, worker)
         finally:
             await worker.close()
 

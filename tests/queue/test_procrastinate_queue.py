@@ -12,6 +12,7 @@ from offlinetube_api.queue.procrastinate_queue import (
     DOWNLOADS_QUEUE,
     job_key,
 )
+from tests.queue.doubles import new_task
 from tests.queue.harness import api_queue
 
 
@@ -97,7 +98,7 @@ def test_figures_come_from_the_store_and_leave_the_slots_unknown(postgres_url: s
                 ("p1", TaskStatus.PROCESSING),
                 ("c1", TaskStatus.COMPLETED),
             ):
-                await side.tasks.add(task_id, status)
+                await side.store.add(new_task(task_id, status))
             figures = await side.queue.figures()
             return figures.queued, figures.running, figures.max_concurrent
 

@@ -8,22 +8,20 @@ import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 from procrastinate.periodic import PeriodicDeferrer
 
 from offlinetube_api.config import Settings
 from offlinetube_api.models import TaskStatus
-from offlinetube_api.ports import TaskStore
 from offlinetube_api.queue.upkeep import (
     EVERY_5_S,
     EVERY_10_S,
     EVERY_MINUTE,
     Upkeep,
 )
-from tests.queue.doubles import TaskTable
+from tests.queue.doubles import Interruptions, new_task
 from tests.queue.harness import (
     REPO,
     QueueSide,
@@ -41,17 +39,17 @@ RERUN_BOUND_S = 60.0
 RECONCILE_BOUND_S = 25.0
 
 
-async def _runs_by(tasks: TaskTable, task_id: str, pid: int) -> list[dict[str, Any]]:
-    return [run for run in await tasks.runs(task_id) if run["pid"] == pid]
+async def _runs_by(side: QueueSide, task_id: str, pid: int) -> list[dict[str, Any]]:
+    return [run for run in await side.log.runs(task_id) if run["pid"] == pid]
 
 
-async def _has_status(tasks: TaskTable, task_id: str, status: TaskStatus) -> bool:
-    task = await tasks.get(task_id)
+async def _has_status(side: QueueSide, task_id: str, status: TaskStatus) -> bool:
+    task = await side.store.get(task_id)
     return task is not None and task.status is status
 
 
-async def _ran_in(tasks: TaskTable, task_id: str, pid: int) -> bool:
-    return bool(await _runs_by(tasks, task_id, pid))
+async def _ran_in(side: QueueSide, task_id: str, pid: int) -> bool:
+    return bool(await _runs_by(side, task_id, pid))
 
 
 def test_a_task_queued_without_a_job_gets_one(postgres_url: str) -> None:
@@ -59,13 +57,13 @@ def test_a_task_queued_without_a_job_gets_one(postgres_url: str) -> None:
 
     async def scenario() -> None:
         async with worker_in_process(postgres_url) as side:
-            await side.tasks.add("t1")
+            await side.store.add(new_task("t1"))
 
             async def ran() -> bool:
-                return bool(await side.tasks.runs("t1"))
+                return bool(await side.log.runs("t1"))
 
             await wait_until(ran, within_s=RECONCILE_BOUND_S, what="reconciled task ran")
-            await side.tasks.release("t1")
+            await side.log.release("t1")
 
     asyncio.run(scenario())
 
@@ -73,17 +71,17 @@ def test_a_task_queued_without_a_job_gets_one(postgres_url: str) -> None:
 def test_a_running_task_no_job_runs_is_interrupted_and_runs_again(postgres_url: str) -> None:
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         async with worker_in_process(postgres_url) as side:
-            await side.tasks.add("t1", TaskStatus.DOWNLOADING)
+            await side.store.add(new_task("t1", TaskStatus.DOWNLOADING, attempts=1))
 
             async def ran() -> bool:
-                return bool(await side.tasks.runs("t1"))
+                return bool(await side.log.runs("t1"))
 
             await wait_until(ran, within_s=RECONCILE_BOUND_S, what="orphan ran again")
-            await side.tasks.release("t1")
-            return await side.tasks.calls("on_interrupted"), await side.tasks.runs("t1")
+            await side.log.release("t1")
+            return await side.log.calls("on_interrupted"), await side.log.runs("t1")
 
     interrupted, runs = asyncio.run(scenario())
-    assert [(call["task_id"], call["detail"]) for call in interrupted] == [("t1", "queued")]
+    assert [(call["task_id"], call["detail"]) for call in interrupted] == [("t1", "requeue")]
     assert interrupted[0]["at"] < runs[0]["started_at"]
 
 
@@ -98,18 +96,16 @@ async def _running_on_a_lost_worker(database_url: str) -> AsyncIterator[WorkerSi
         assert lost.stdout is not None
         assert await asyncio.to_thread(lost.stdout.readline) == b"ready\n"
         async with api_queue(database_url) as side:
-            await side.tasks.add("t1")
+            await side.store.add(new_task("t1"))
             await side.queue.enqueue("t1")
-            await wait_until(
-                lambda: _ran_in(side.tasks, "t1", lost.pid), within_s=10, what="lost's run"
-            )
+            await wait_until(lambda: _ran_in(side, "t1", lost.pid), within_s=10, what="lost's run")
             other = make_worker(side, concurrency=1, shutdown_timeout=1.0)
             await other.start()
             try:
                 os.kill(lost.pid, signal.SIGKILL)
-                yield WorkerSide(side.tasks, side.queue, other)
+                yield WorkerSide(side.store, side.log, side.queue, other)
             finally:
-                await side.tasks.release("t1")
+                await side.log.release("t1")
                 await other.close()
     finally:
         lost.kill()
@@ -120,13 +116,13 @@ def test_a_killed_workers_download_runs_again_on_another_worker(postgres_url: st
     async def scenario() -> None:
         async with _running_on_a_lost_worker(postgres_url) as side:
             await wait_until(
-                lambda: _ran_in(side.tasks, "t1", os.getpid()),
+                lambda: _ran_in(side, "t1", os.getpid()),
                 within_s=RERUN_BOUND_S,
                 what="download run again after its worker was killed",
             )
-            [interrupted] = await side.tasks.calls("on_interrupted")
-            [rerun] = await _runs_by(side.tasks, "t1", os.getpid())
-            assert (interrupted["task_id"], interrupted["detail"]) == ("t1", "queued")
+            [interrupted] = await side.log.calls("on_interrupted")
+            [rerun] = await _runs_by(side, "t1", os.getpid())
+            assert (interrupted["task_id"], interrupted["detail"]) == ("t1", "requeue")
             assert interrupted["at"] < rerun["started_at"]
 
     asyncio.run(scenario())
@@ -140,31 +136,38 @@ def test_a_cancel_asked_of_a_killed_workers_download_settles_it(postgres_url: st
         async with _running_on_a_lost_worker(postgres_url) as side:
             await side.queue.abort("t1")
             await wait_until(
-                lambda: _has_status(side.tasks, "t1", TaskStatus.CANCELLED),
+                lambda: _has_status(side, "t1", TaskStatus.CANCELLED),
                 within_s=RERUN_BOUND_S,
                 what="cancelled after its worker was killed",
             )
-            [interrupted] = await side.tasks.calls("on_interrupted")
-            assert (interrupted["task_id"], interrupted["detail"]) == ("t1", "cancelled")
-            assert await _runs_by(side.tasks, "t1", os.getpid()) == []
+            [interrupted] = await side.log.calls("on_interrupted")
+            assert (interrupted["task_id"], interrupted["detail"]) == ("t1", "cancel")
+            assert await _runs_by(side, "t1", os.getpid()) == []
 
     asyncio.run(scenario())
 
 
-def test_pruning_keeps_the_retention_settings(postgres_url: str) -> None:
-    async def scenario() -> list[dict[str, Any]]:
+def test_pruning_drops_events_beyond_the_retention_settings(postgres_url: str) -> None:
+    async def scenario() -> None:
         async with api_queue(postgres_url) as side:
+            for task_id in ("t1", "t2", "t3"):
+                await side.store.add(new_task(task_id))
             upkeep = Upkeep(
                 queue=side.queue,
-                store=cast(TaskStore, side.tasks),
-                on_interrupted=side.tasks.requeue_interrupted,
-                settings=Settings(event_retention=5000, event_retention_days=2),
+                store=side.store,
+                on_interrupted=Interruptions(side.store, side.log),
+                # Events older than about 0.1 s go.
+                settings=Settings(event_retention_days=1e-6),
             )
-            await upkeep.prune(timestamp=0)
-            return await side.tasks.calls("prune_events")
 
-    [call] = asyncio.run(scenario())
-    assert call["detail"] == f"5000 {timedelta(days=2).total_seconds():.0f}"
+            async def all_pruned() -> bool:
+                await upkeep.prune(timestamp=0)
+                oldest, newest = await side.store.event_bounds()
+                return oldest > newest
+
+            await wait_until(all_pruned, within_s=10, what="events pruned")
+
+    asyncio.run(scenario())
 
 
 def test_the_upkeep_jobs_are_periodic(postgres_url: str) -> None:

@@ -8,8 +8,9 @@ import psycopg
 
 from offlinetube_api.models import TaskStatus
 from offlinetube_api.queue.procrastinate_queue import DOWNLOAD_TASK, job_key
-from tests.queue.doubles import TaskTable
-from tests.queue.harness import WorkerSide, api_queue, make_worker, wait_until, worker_in_process
+from offlinetube_api.transitions import Requeued, RequeueReason
+from tests.queue.doubles import new_task
+from tests.queue.harness import QueueSide, api_queue, make_worker, wait_until, worker_in_process
 
 # A cancel must reach a download on any host within this many seconds (issue 10).
 ABORT_BOUND_S = 2.0
@@ -24,22 +25,22 @@ def _download_jobs(database_url: str) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-async def _status(tasks: TaskTable, task_id: str) -> TaskStatus | None:
-    task = await tasks.get(task_id)
+async def _status(side: QueueSide, task_id: str) -> TaskStatus | None:
+    task = await side.store.get(task_id)
     return task.status if task else None
 
 
-async def _has_status(tasks: TaskTable, task_id: str, status: TaskStatus) -> bool:
-    return await _status(tasks, task_id) is status
+async def _has_status(side: QueueSide, task_id: str, status: TaskStatus) -> bool:
+    return await _status(side, task_id) is status
 
 
-async def _submit(side: WorkerSide, task_id: str) -> None:
-    await side.tasks.add(task_id)
+async def _submit(side: QueueSide, task_id: str) -> None:
+    await side.store.add(new_task(task_id))
     await side.queue.enqueue(task_id)
 
 
-async def _run_started(tasks: TaskTable, task_id: str, count: int = 1) -> bool:
-    started = [run for run in await tasks.runs(task_id) if run["outcome"] != "skipped"]
+async def _run_started(side: QueueSide, task_id: str, count: int = 1) -> bool:
+    started = [run for run in await side.log.runs(task_id) if run["outcome"] != "skipped"]
     return len(started) >= count
 
 
@@ -47,10 +48,10 @@ def test_a_queued_task_runs_once_and_its_job_goes(postgres_url: str) -> None:
     async def scenario() -> list[dict[str, Any]]:
         async with worker_in_process(postgres_url) as side:
             await _submit(side, "t1")
-            await wait_until(lambda: _run_started(side.tasks, "t1"), within_s=10, what="run")
-            await side.tasks.release("t1")
+            await wait_until(lambda: _run_started(side, "t1"), within_s=10, what="run")
+            await side.log.release("t1")
             await wait_until(
-                lambda: _has_status(side.tasks, "t1", TaskStatus.COMPLETED),
+                lambda: _has_status(side, "t1", TaskStatus.COMPLETED),
                 within_s=10,
                 what="completed",
             )
@@ -59,7 +60,7 @@ def test_a_queued_task_runs_once_and_its_job_goes(postgres_url: str) -> None:
                 within_s=10,
                 what="finished job deleted",
             )
-            return await side.tasks.runs("t1")
+            return await side.log.runs("t1")
 
     runs = asyncio.run(scenario())
     assert [run["outcome"] for run in runs] == ["done"]
@@ -69,11 +70,11 @@ def test_abort_reaches_a_running_download_within_two_seconds(postgres_url: str) 
     async def scenario() -> None:
         async with worker_in_process(postgres_url) as side:
             await _submit(side, "t1")
-            await wait_until(lambda: _run_started(side.tasks, "t1"), within_s=10, what="run")
+            await wait_until(lambda: _run_started(side, "t1"), within_s=10, what="run")
             abort = asyncio.create_task(side.queue.abort("t1"))
 
             async def cancelled() -> bool:
-                return [run["outcome"] for run in await side.tasks.runs("t1")] == ["CANCEL"]
+                return [run["outcome"] for run in await side.log.runs("t1")] == ["CANCEL"]
 
             await wait_until(cancelled, within_s=ABORT_BOUND_S, what="abort reached")
             await abort
@@ -85,10 +86,10 @@ def test_abort_returns_once_the_run_has_settled(postgres_url: str) -> None:
     async def scenario() -> None:
         async with worker_in_process(postgres_url) as side:
             await _submit(side, "t1")
-            await wait_until(lambda: _run_started(side.tasks, "t1"), within_s=10, what="run")
+            await wait_until(lambda: _run_started(side, "t1"), within_s=10, what="run")
             await side.queue.abort("t1")
-            assert await _status(side.tasks, "t1") is TaskStatus.CANCELLED
-            assert [run["outcome"] for run in await side.tasks.runs("t1")] == ["CANCEL"]
+            assert await _status(side, "t1") is TaskStatus.CANCELLED
+            assert [run["outcome"] for run in await side.log.runs("t1")] == ["CANCEL"]
 
     asyncio.run(scenario())
 
@@ -97,7 +98,7 @@ def test_a_cancelled_task_is_not_queued_again(postgres_url: str) -> None:
     async def scenario() -> None:
         async with worker_in_process(postgres_url) as side:
             await _submit(side, "t1")
-            await wait_until(lambda: _run_started(side.tasks, "t1"), within_s=10, what="run")
+            await wait_until(lambda: _run_started(side, "t1"), within_s=10, what="run")
             await side.queue.abort("t1")
             await wait_until(
                 lambda: asyncio.to_thread(lambda: not _download_jobs(postgres_url)),
@@ -117,19 +118,19 @@ def test_a_task_never_runs_twice_at_once(postgres_url: str) -> None:
             worker_in_process(postgres_url, concurrency=2),
         ):
             await _submit(side, "t1")
-            await wait_until(lambda: _run_started(side.tasks, "t1"), within_s=10, what="run 1")
+            await wait_until(lambda: _run_started(side, "t1"), within_s=10, what="run 1")
             # Queued again while it runs (as a retry would): a second job, free to be taken
             # but for the lock.
-            await side.tasks.set_status("t1", TaskStatus.QUEUED, attempts=1)
+            await side.store.apply("t1", Requeued(RequeueReason.RETRY), attempt=1)
             await side.queue.enqueue("t1")
             assert [status for status, _ in _download_jobs(postgres_url)] == ["doing", "todo"]
-            await side.tasks.release("t1")
+            await side.log.release("t1")
 
             async def second_entered() -> bool:
-                return len(await side.tasks.runs("t1")) == 2
+                return len(await side.log.runs("t1")) == 2
 
             await wait_until(second_entered, within_s=10, what="second job ran")
-            return await side.tasks.runs("t1")
+            return await side.log.runs("t1")
 
     first, second = asyncio.run(scenario())
     assert first["ended_at"] is not None
@@ -141,24 +142,23 @@ def test_shutdown_puts_a_running_download_back_for_another_worker(postgres_url: 
         async with api_queue(postgres_url) as side:
             first = make_worker(side, concurrency=1, shutdown_timeout=4.0)
             await first.start()
-            await side.tasks.add("t1")
-            await side.queue.enqueue("t1")
-            await wait_until(lambda: _run_started(side.tasks, "t1"), within_s=10, what="run 1")
+            await _submit(side, "t1")
+            await wait_until(lambda: _run_started(side, "t1"), within_s=10, what="run 1")
             await first.close()
-            assert await _status(side.tasks, "t1") is TaskStatus.QUEUED
+            assert await _status(side, "t1") is TaskStatus.QUEUED
             assert _download_jobs(postgres_url) == [("todo", "t1")]
 
             async with worker_in_process(postgres_url, concurrency=1) as other:
                 await wait_until(
-                    lambda: _run_started(other.tasks, "t1", count=2), within_s=10, what="run 2"
+                    lambda: _run_started(other, "t1", count=2), within_s=10, what="run 2"
                 )
-                await other.tasks.release("t1")
+                await other.log.release("t1")
                 await wait_until(
-                    lambda: _has_status(other.tasks, "t1", TaskStatus.COMPLETED),
+                    lambda: _has_status(other, "t1", TaskStatus.COMPLETED),
                     within_s=10,
                     what="completed",
                 )
-            return await side.tasks.runs("t1")
+            return await side.log.runs("t1")
 
     runs = asyncio.run(scenario())
     assert [run["outcome"] for run in runs] == ["SHUTDOWN", "done"]
@@ -171,16 +171,15 @@ def test_a_run_that_ignores_the_shutdown_is_given_up_and_its_task_queued(
         async with api_queue(postgres_url) as side:
             worker = make_worker(side, concurrency=1, shutdown_timeout=1.0)
             await worker.start()
-            await side.tasks.add("stubborn")
-            await side.queue.enqueue("stubborn")
-            await wait_until(lambda: _run_started(side.tasks, "stubborn"), within_s=10, what="run")
+            await _submit(side, "stubborn")
+            await wait_until(lambda: _run_started(side, "stubborn"), within_s=10, what="run")
             await worker.close()
-            assert await _status(side.tasks, "stubborn") is TaskStatus.QUEUED
+            assert await _status(side, "stubborn") is TaskStatus.QUEUED
             assert _download_jobs(postgres_url) == [("todo", "stubborn")]
-            return await side.tasks.calls("on_interrupted")
+            return await side.log.calls("on_interrupted")
 
     [interrupted] = asyncio.run(scenario())
-    assert (interrupted["task_id"], interrupted["detail"]) == ("stubborn", "queued")
+    assert (interrupted["task_id"], interrupted["detail"]) == ("stubborn", "requeue")
 
 
 def test_the_job_key_is_both_locks(postgres_url: str) -> None:
