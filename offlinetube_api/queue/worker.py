@@ -20,6 +20,7 @@ How a run ends:
 
 import asyncio
 import logging
+import signal
 from typing import Protocol
 
 from procrastinate import JobContext
@@ -206,3 +207,22 @@ class ProcrastinateWorker:
                 await self._queue.enqueue(task_id)
         except Exception:  # the database may be why the run ended; the reconciler retries
             logger.warning("task %s: could not queue its next run", task_id, exc_info=True)
+
+
+async def until_stopped(worker: ProcrastinateWorker) -> int:
+    """Waits, in a worker process, for SIGTERM or SIGINT (returns 0) or for a procrastinate
+    worker that stopped by itself (returns 1: the database was lost; a supervisor restarts
+    the process). The caller then closes the worker."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    waits = [asyncio.create_task(stop.wait()), asyncio.create_task(worker.wait_ended())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    return 0 if stop.is_set() else 1

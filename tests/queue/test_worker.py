@@ -2,6 +2,8 @@
 runner is a double that records each run (tests/queue/doubles.py)."""
 
 import asyncio
+import signal
+import subprocess
 from typing import Any
 
 import psycopg
@@ -10,10 +12,20 @@ from offlinetube_api.models import TaskStatus
 from offlinetube_api.queue.procrastinate_queue import DOWNLOAD_TASK, job_key
 from offlinetube_api.transitions import Requeued, RequeueReason
 from tests.queue.doubles import new_task
-from tests.queue.harness import QueueSide, api_queue, make_worker, wait_until, worker_in_process
+from tests.queue.harness import (
+    REPO,
+    QueueSide,
+    api_queue,
+    make_worker,
+    wait_until,
+    worker_command,
+    worker_in_process,
+)
 
 # A cancel must reach a download on any host within this many seconds (issue 10).
 ABORT_BOUND_S = 2.0
+# A worker process stops within OFFLINETUBE_SHUTDOWN_TIMEOUT (4 s in tests/queue/worker_process.py).
+SHUTDOWN_BOUND_S = 10.0
 
 
 def _download_jobs(database_url: str) -> list[tuple[str, str]]:
@@ -42,6 +54,10 @@ async def _submit(side: QueueSide, task_id: str) -> None:
 async def _run_started(side: QueueSide, task_id: str, count: int = 1) -> bool:
     started = [run for run in await side.log.runs(task_id) if run["outcome"] != "skipped"]
     return len(started) >= count
+
+
+async def _wait_for_run(side: QueueSide, task_id: str) -> None:
+    await wait_until(lambda: _run_started(side, task_id), within_s=10, what=f"{task_id} ran")
 
 
 def test_a_queued_task_runs_once_and_its_job_goes(postgres_url: str) -> None:
@@ -162,6 +178,32 @@ def test_shutdown_puts_a_running_download_back_for_another_worker(postgres_url: 
 
     runs = asyncio.run(scenario())
     assert [run["outcome"] for run in runs] == ["SHUTDOWN", "done"]
+
+
+def test_sigterm_puts_a_worker_process_downloads_back_and_exits_0(postgres_url: str) -> None:
+    async def scenario() -> int:
+        process = subprocess.Popen(
+            worker_command(postgres_url, concurrency=2), cwd=REPO, stdout=subprocess.PIPE
+        )
+        try:
+            assert process.stdout is not None
+            assert await asyncio.to_thread(process.stdout.readline) == b"ready\n"
+            async with api_queue(postgres_url) as side:
+                for task_id in ("t1", "t2"):
+                    await _submit(side, task_id)
+                    await _wait_for_run(side, task_id)
+                process.send_signal(signal.SIGTERM)
+                code = await asyncio.to_thread(process.wait, SHUTDOWN_BOUND_S)
+                for task_id in ("t1", "t2"):
+                    assert await _status(side, task_id) is TaskStatus.QUEUED
+                    assert [run["outcome"] for run in await side.log.runs(task_id)] == ["SHUTDOWN"]
+                assert sorted(_download_jobs(postgres_url)) == [("todo", "t1"), ("todo", "t2")]
+                return code
+        finally:
+            process.kill()
+            process.wait()
+
+    assert asyncio.run(scenario()) == 0
 
 
 def test_a_run_that_ignores_the_shutdown_is_given_up_and_its_task_queued(
