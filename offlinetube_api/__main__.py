@@ -18,6 +18,7 @@ from offlinetube_api.config import Settings
 from offlinetube_api.instance_lock import DataFolderBusy, hold_data_folder
 from offlinetube_api.library import RebuildReport, rebuild
 from offlinetube_api.main import create_app
+from offlinetube_api.security.key_tables import opened_key_store
 from offlinetube_api.security.keys import KeyStore, Scope
 from offlinetube_api.server_config import uvicorn_config
 from offlinetube_api.store import SqliteTaskStore
@@ -69,38 +70,55 @@ def serve(settings: Settings) -> None:
     # Nothing the service makes is writable by every user, even under `umask 000`.
     os.umask(os.umask(0) | 0o002)
     _refuse_unusable_database(settings)
-    keys = KeyStore(settings.database_path)
-    if settings.auth is None and not is_loopback_host(settings.host) and not keys.active():
+    if settings.auth is None and not is_loopback_host(settings.host) and not _any_key(settings):
         sys.exit(OPEN_ON_NETWORK.format(host=settings.host))
     uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
 
 
-def revoke_key(keys: KeyStore, key_id: str, *, force: bool) -> None:
+def _any_key(settings: Settings) -> bool:
+    async def look() -> bool:
+        async with opened_key_store(settings) as keys:
+            return bool(await keys.active())
+
+    return asyncio.run(look())
+
+
+async def revoke_key(keys: KeyStore, key_id: str, *, force: bool) -> None:
     """Refuses, unless forced, to revoke the last active admin key."""
-    active = keys.active()
+    active = await keys.active()
     admins = [key.id for key in active if key.scope is Scope.ADMIN]
     if admins == [key_id] and not force:
         last_of_all = len(active) == 1
         sys.exit(LAST_ADMIN.format(key_id=key_id, and_open=AND_OPEN if last_of_all else ""))
-    if not keys.revoke(key_id):
+    if not await keys.revoke(key_id):
         sys.exit(f"no active key with id {key_id!r}")
 
 
-def manage_keys(settings: Settings, args: argparse.Namespace) -> None:
-    keys = KeyStore(settings.database_path)
+async def _manage_keys(keys: KeyStore, args: argparse.Namespace) -> None:
     if args.action == "create":
-        key, text = keys.create(name=args.name, scope=Scope(args.scope))
+        key, text = await keys.create(name=args.name, scope=Scope(args.scope))
         print(text)
         print(
             f"key {key.id} ({key.scope}) for {key.name!r}: store it now, it is not shown again",
             file=sys.stderr,
         )
     elif args.action == "list":
-        for key in keys.all():
+        for key in await keys.all():
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             print(f"{key.id}  {key.scope:<8}  {state:<18}  {key.created_at:%Y-%m-%d}  {key.name}")
     else:
-        revoke_key(keys, args.key_id, force=args.force)
+        await revoke_key(keys, args.key_id, force=args.force)
+
+
+def manage_keys(settings: Settings, args: argparse.Namespace) -> None:
+    """In the database `settings` name: the SQLite file of the data folder, or PostgreSQL at
+    OFFLINETUBE_DATABASE_URL, the one every replica reads."""
+
+    async def manage() -> None:
+        async with opened_key_store(settings) as keys:
+            await _manage_keys(keys, args)
+
+    asyncio.run(manage())
 
 
 def backup(settings: Settings, target: Path) -> None:

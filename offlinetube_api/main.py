@@ -21,7 +21,8 @@ from offlinetube_api.errors import install_error_handlers
 from offlinetube_api.events import TaskEvents
 from offlinetube_api.ffmpeg import locate_ffmpeg
 from offlinetube_api.library import warn_if_library_is_orphaned
-from offlinetube_api.security.keys import KeyStore
+from offlinetube_api.ports import TaskStore
+from offlinetube_api.security.key_tables import key_store
 from offlinetube_api.security.signing import MediaSigner, load_or_create_secret
 from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.thumbnail_cache import ThumbnailCache
@@ -46,7 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await warn_if_library_is_orphaned(
         store, database=settings.database_path, downloads_dir=settings.downloads_dir
     )
-    auth = app.state.auth = await asyncio.to_thread(_auth_policy, settings)
+    auth = app.state.auth = await _auth_policy(settings, store)
     await auth.required()  # learns which keys exist, so the first events are signed if need be
     events = TaskEvents(present=auth.present)
     notifier = _webhook_notifier(settings)
@@ -74,13 +75,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.close()
 
 
-def _auth_policy(settings: Settings) -> AuthPolicy:
-    secret = load_or_create_secret(settings.data_dir / "signing.key")
+async def _auth_policy(settings: Settings, store: TaskStore) -> AuthPolicy:
+    """Keys from the store's database (`store` open)."""
+    secret = await asyncio.to_thread(load_or_create_secret, settings.data_dir / "signing.key")
     return AuthPolicy(
         mode=settings.auth,
-        keys=KeyStore(settings.database_path),
+        keys=key_store(store),
         signer=MediaSigner(secret, ttl_s=settings.signed_url_ttl_seconds),
-        network_bound=not is_loopback_host(settings.host),
+        network_bound=not await asyncio.to_thread(is_loopback_host, settings.host),
     )
 
 

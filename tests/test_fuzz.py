@@ -15,7 +15,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from offlinetube_api.security.keys import KeyStore, Scope
+from offlinetube_api.security.keys import Scope
+from tests.fixtures.keys import create_key
 from tests.fixtures.service import ServiceFactory
 
 CHECKS = [
@@ -72,7 +73,7 @@ def test_every_route_answers_as_documented(make_service: ServiceFactory, keys: s
     service = make_service()
     headers: dict[str, str] = {}
     if keys != "none":
-        _, text = KeyStore(service.settings.database_path).create(name="fuzz", scope=Scope.ADMIN)
+        text = create_key(service.settings, Scope.ADMIN, name="fuzz")
         if keys == "admin key":
             headers = {"Authorization": f"Bearer {text}"}
     api = schemathesis.openapi.from_url(f"{service.base_url}/openapi.json")

@@ -14,10 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from offlinetube_api.config import Settings
 from offlinetube_api.models import Task, TaskStatus
-from offlinetube_api.security.keys import KeyStore, Scope
+from offlinetube_api.security.keys import Scope
 from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.store_upkeep import check_database
+from tests.fixtures.keys import create_key
 from tests.fixtures.service import ServiceFactory, wait_until
 from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
@@ -267,7 +269,7 @@ def test_key_checks_leave_no_database_handle_open(
     make_service: ServiceFactory, tmp_path: Path
 ) -> None:
     database = tmp_path / "service-0" / "data" / "offlinetube.sqlite3"
-    _, key = KeyStore(database).create(name="test", scope=Scope.ADMIN)
+    key = create_key(Settings(data_dir=database.parent), Scope.ADMIN, name="test")
     service = make_service()
     counts = []
     with httpx.Client(base_url=service.base_url, headers={"X-API-Key": key}) as client:

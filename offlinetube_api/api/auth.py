@@ -70,7 +70,7 @@ class AuthPolicy:
         with the command line counts within a second, without a restart."""
         if time.monotonic() - self._checked_at >= _KEYS_CHECK_INTERVAL_S:
             started = time.monotonic()
-            active = await asyncio.to_thread(self._keys.active)
+            active = await self._keys.active()
             self._checked_at = started
             self._note_change(frozenset(key.id for key in active))
         return self._active_ids
@@ -100,7 +100,7 @@ class AuthPolicy:
         presented = _presented_key(request)
         if presented is None:
             return None
-        key = await asyncio.to_thread(self._keys.verify, presented)
+        key = await self._keys.verify(presented)
         if key is None:
             raise Unauthorized("Invalid or revoked API key")
         request.state.api_key = key

@@ -1,31 +1,20 @@
 """API keys: made once, shown once, stored only as a hash, checked in constant time.
 
-A key reads `otk_<key id>_<secret>`: the id finds the row, the secret is compared by hash."""
+A key reads `otk_<key id>_<secret>`: the id finds the row, the secret is compared by hash.
+Keys live in the `api_keys` table of the store's database (migration 0007), reached through the
+store's own connections: the SQLite file in embedded mode; PostgreSQL in distributed mode, where
+a key made or revoked with the command line counts on every replica at its next check."""
 
 import hashlib
 import hmac
 import secrets
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-
-from offlinetube_api.security.private_files import private_file, private_folder
+from typing import Any, Protocol
 
 KEY_PREFIX = "otk"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    secret_sha256 TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    revoked_at TEXT
-);
-"""
 
 
 class Scope(StrEnum):
@@ -49,90 +38,82 @@ class ApiKey:
     revoked_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """A row of `api_keys`: the key and the SHA-256 of its secret (hex)."""
+
+    key: ApiKey
+    secret_sha256: str
+
+
+class KeyTable(Protocol):
+    """The `api_keys` table of one database; see sqlite_keys.py and postgres_keys.py."""
+
+    async def insert(self, stored: StoredKey) -> None: ...
+
+    async def select(self, *, active_only: bool) -> list[ApiKey]:
+        """Oldest first."""
+        ...
+
+    async def find_active(self, key_id: str) -> StoredKey | None: ...
+
+    async def revoke(self, key_id: str, at: datetime) -> bool:
+        """False when no active key has that id."""
+        ...
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _key_from_row(row: sqlite3.Row) -> ApiKey:
-    revoked = row["revoked_at"]
+def key_from_row(row: Mapping[str, Any]) -> ApiKey:
+    """A row of either database: timestamps are ISO text in SQLite, datetimes in PostgreSQL."""
     return ApiKey(
         id=row["id"],
         name=row["name"],
         scope=Scope(row["scope"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
-        revoked_at=datetime.fromisoformat(revoked) if revoked else None,
+        created_at=_moment(row["created_at"]),
+        revoked_at=_moment(row["revoked_at"]) if row["revoked_at"] else None,
     )
 
 
+def _moment(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 class KeyStore:
-    """Keys live in the service's SQLite database, in a table of their own. Blocking: the API
-    calls it from a thread; the command line calls it directly."""
+    """What the API and the command line do with keys, on the table of either database."""
 
-    def __init__(self, database: Path) -> None:
-        self._database = database
-        self._schema_ready = False
+    def __init__(self, table: KeyTable) -> None:
+        self._table = table
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection for one call, closed after it: `with sqlite3.connect()` alone only
-        commits, and a leaked handle would keep the WAL from being checkpointed at exit."""
-        if not self._schema_ready:  # once per store, not on every request's key check
-            private_folder(self._database.parent)
-            private_file(self._database)
-        connection = sqlite3.connect(self._database, isolation_level=None, timeout=5)
-        try:
-            connection.row_factory = sqlite3.Row
-            if not self._schema_ready:
-                connection.executescript(_SCHEMA)
-                self._schema_ready = True
-            yield connection
-        finally:
-            connection.close()
-
-    def create(self, *, name: str, scope: Scope) -> tuple[ApiKey, str]:
+    async def create(self, *, name: str, scope: Scope) -> tuple[ApiKey, str]:
         """The new key and its full text, which is never stored and cannot be shown again."""
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         key = ApiKey(key_id, name, scope, datetime.now(UTC), None)
-        with self._connect() as connection:
-            connection.execute(
-                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
-                (key.id, name, scope.value, _digest(secret), key.created_at.isoformat()),
-            )
+        await self._table.insert(StoredKey(key, _digest(secret)))
         return key, f"{KEY_PREFIX}_{key_id}_{secret}"
 
-    def all(self) -> list[ApiKey]:
-        with self._connect() as connection:
-            rows = connection.execute("SELECT * FROM api_keys ORDER BY created_at").fetchall()
-        return [_key_from_row(row) for row in rows]
+    async def all(self) -> list[ApiKey]:
+        return await self._table.select(active_only=False)
 
-    def revoke(self, key_id: str) -> bool:
-        with self._connect() as connection:
-            cursor = connection.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                (datetime.now(UTC).isoformat(), key_id),
-            )
-        return cursor.rowcount > 0
-
-    def active(self) -> list[ApiKey]:
+    async def active(self) -> list[ApiKey]:
         """The keys not revoked, oldest first."""
-        with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT * FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at"
-            ).fetchall()
-        return [_key_from_row(row) for row in rows]
+        return await self._table.select(active_only=True)
 
-    def verify(self, presented: str) -> ApiKey | None:
-        """The active key `presented` is, or None."""
+    async def revoke(self, key_id: str) -> bool:
+        return await self._table.revoke(key_id, datetime.now(UTC))
+
+    async def verify(self, presented: str) -> ApiKey | None:
+        """The active key `presented` is, or None. Reads the database every time, so a key
+        revoked on any host is refused at once."""
         prefix, _, rest = presented.partition("_")
         key_id, _, secret = rest.partition("_")
         if prefix != KEY_PREFIX or not key_id or not secret:
             return None
-        with self._connect() as connection:
-            row = connection.execute(
-                "SELECT * FROM api_keys WHERE id = ? AND revoked_at IS NULL", (key_id,)
-            ).fetchone()
+        stored = await self._table.find_active(key_id)
         # Compare even when there is no such key, so timing does not tell which ids exist.
-        expected = row["secret_sha256"] if row else _digest(secrets.token_urlsafe(32))
-        if not hmac.compare_digest(expected, _digest(secret)) or row is None:
+        expected = stored.secret_sha256 if stored else _digest(secrets.token_urlsafe(32))
+        if not hmac.compare_digest(expected, _digest(secret)) or stored is None:
             return None
-        return _key_from_row(row)
+        return stored.key

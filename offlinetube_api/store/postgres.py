@@ -168,6 +168,12 @@ class PostgresTaskStore:
         self._failure = None
         return result
 
+    async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """`work` on a connection of the store's pool (autocommit, dict rows), for the tables
+        other parts keep in this database (API keys, the signing secret, the rate limit, the
+        webhook outbox). Raises StoreUnavailable like every call."""
+        return await self._run(work)
+
     async def open(self) -> None:
         self._pool = AsyncConnectionPool(
             self._url,

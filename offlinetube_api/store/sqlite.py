@@ -154,6 +154,12 @@ class SqliteTaskStore:
         self._announce()
         return result
 
+    async def run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs `call` on the store's connection and thread, for the tables other parts keep
+        in this database (API keys, the webhook outbox): one way to reach the file, and their
+        writes take their turn with the store's. Raises StoreUnavailable like every call."""
+        return await self._run(call)
+
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             private_file(self._path)  # else SQLite makes it with the umask's mode, often 0644

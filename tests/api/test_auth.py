@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from offlinetube_api.security.keys import KeyStore, Scope
+from offlinetube_api.security.keys import Scope
 from offlinetube_api.security.signing import MediaSigner
+from tests.fixtures.keys import create_key, revoke_key
 from tests.fixtures.service import RunningService, ServiceFactory
 from tests.fixtures.site import FixtureSite
 
@@ -27,10 +28,8 @@ def locked(make_service: ServiceFactory, site: FixtureSite) -> tuple[RunningServ
     task = service.download_and_wait(
         site.page_url(video=site.url("/media/clip.mp4"), thumb=site.url("/media/thumb.jpg"))
     )
-    store = KeyStore(service.settings.database_path)
     keys = {
-        scope: {"Authorization": f"Bearer {store.create(name=scope, scope=scope)[1]}"}
-        for scope in Scope
+        scope: {"Authorization": f"Bearer {create_key(service.settings, scope)}"} for scope in Scope
     }
     wait_for_auth(service)
     return service, keys, task["id"]
@@ -94,7 +93,7 @@ def test_x_api_key_header_works_and_bad_or_revoked_keys_do_not(
     assert _status(service, "GET", "/api/downloads", headers={"X-API-Key": text}) == 200
     assert _status(service, "GET", "/api/downloads", headers={"X-API-Key": text + "x"}) == 401
     assert _status(service, "GET", "/api/downloads", headers={"X-API-Key": "otk_nope_nope"}) == 401
-    KeyStore(service.settings.database_path).revoke(text.split("_")[1])
+    revoke_key(service.settings, text.split("_")[1])
     assert _status(service, "GET", "/api/downloads", headers={"X-API-Key": text}) == 401
 
 

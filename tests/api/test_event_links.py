@@ -9,10 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from offlinetube_api.security.keys import KeyStore, Scope
+from offlinetube_api.security.keys import Scope
 from offlinetube_api.security.signing import MediaSigner
 from tests.api.routes.test_events import Events, data, read_stream, run, slow_page
 from tests.api.test_auth import wait_for_auth
+from tests.fixtures.keys import create_key, revoke_key
 from tests.fixtures.service import RunningService, ServiceFactory
 from tests.fixtures.site import FixtureSite
 
@@ -22,10 +23,8 @@ Headers = dict[str, str]
 @pytest.fixture
 def locked(make_service: ServiceFactory) -> tuple[RunningService, dict[Scope, Headers]]:
     service = make_service()
-    store = KeyStore(service.settings.database_path)
     keys = {
-        scope: {"Authorization": f"Bearer {store.create(name=scope, scope=scope)[1]}"}
-        for scope in Scope
+        scope: {"Authorization": f"Bearer {create_key(service.settings, scope)}"} for scope in Scope
     }
     wait_for_auth(service)
     return service, keys
@@ -142,7 +141,7 @@ def test_a_revoked_keys_open_streams_are_closed_and_other_keys_streams_are_not(
         running = [asyncio.create_task(reader) for reader in readers]
         await asyncio.gather(*(event.wait() for event in opened))
         key_id = revoked["Authorization"].split("_")[1]
-        await asyncio.to_thread(KeyStore(service.settings.database_path).revoke, key_id)
+        await asyncio.to_thread(revoke_key, service.settings, key_id)
         revoked_at = time.monotonic()
         await asyncio.gather(*running[:2])  # ended by the service: run() fails after 60 s
         print(f"revoked key's streams closed after {time.monotonic() - revoked_at:.2f} s")

@@ -3,7 +3,8 @@ not when it was started some other way than the command line (issue 9, item 2)."
 
 from pathlib import Path
 
-from offlinetube_api.security.keys import KeyStore
+from offlinetube_api.config import Settings
+from tests.fixtures.keys import active_keys
 from tests.fixtures.service import ServiceFactory, wait_until
 from tests.fixtures.service_process import ServiceProcess, running_service
 
@@ -79,6 +80,5 @@ def test_keys_revoke_refuses_only_the_last_admin_key_without_force(tmp_path: Pat
 
     second_admin, _ = _create(tmp_path, "admin")
     assert ServiceProcess(tmp_path).command("keys", "revoke", admin_id).returncode == 0
-    assert [key.id for key in KeyStore(tmp_path / "data" / "offlinetube.sqlite3").active()] == [
-        second_admin
-    ]
+    settings = Settings(data_dir=tmp_path / "data")
+    assert [key.id for key in active_keys(settings)] == [second_admin]

@@ -4,8 +4,9 @@ that origin is named in OFFLINETUBE_CORS_ORIGINS (issue 9, item 10)."""
 
 import pytest
 
-from offlinetube_api.security.keys import KeyStore, Scope
+from offlinetube_api.security.keys import Scope
 from tests.api.test_auth import wait_for_auth
+from tests.fixtures.keys import create_key
 from tests.fixtures.service import RunningService, ServiceFactory
 from tests.fixtures.site import FixtureSite
 
@@ -36,7 +37,7 @@ def test_the_loopback_names_are_answered(service: RunningService, host: str) -> 
 
 def test_with_keys_required_any_host_is_answered(make_service: ServiceFactory) -> None:
     service = make_service()
-    _, text = KeyStore(service.settings.database_path).create(name="me", scope=Scope.READ)
+    text = create_key(service.settings, Scope.READ, name="me")
     wait_for_auth(service)
 
     response = service.client.get(

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from offlinetube_api.security.keys import KeyStore, Scope
+from offlinetube_api.security.keys import Scope
 from offlinetube_api.security.signing import MediaSigner
 from tests.api.test_auth import wait_for_auth
+from tests.fixtures.keys import create_key
 from tests.fixtures.service import ServiceFactory
 from tests.fixtures.service_process import running_service
 
@@ -37,7 +38,7 @@ def test_a_weak_signing_key_is_replaced_so_links_forged_with_it_fail(
     caplog.set_level(logging.INFO, logger="offlinetube_api")
 
     service = make_service(data_dir=data)
-    KeyStore(service.settings.database_path).create(name="me", scope=Scope.READ)
+    create_key(service.settings, Scope.READ)
     wait_for_auth(service)
 
     response = service.client.get(forged)
@@ -58,7 +59,7 @@ def test_a_good_signing_key_is_kept_so_links_survive_a_restart(
     signed = MediaSigner(b"k" * 32, ttl_s=3600).sign(MISSING_THUMBNAIL)
 
     service = make_service(data_dir=data)
-    KeyStore(service.settings.database_path).create(name="me", scope=Scope.READ)
+    create_key(service.settings, Scope.READ)
     wait_for_auth(service)
 
     assert service.client.get(signed).status_code == 404

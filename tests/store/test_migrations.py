@@ -94,5 +94,6 @@ def test_a_failing_step_leaves_nothing_half_done(tmp_path: Path) -> None:
             migrate_sqlite(db)
         assert not db.in_transaction
         db.execute("DROP TABLE task_events")
-        assert [step.version for step in migrate_sqlite(db)] == [6]
-    assert _history(path)[-1] == (6, "task_events")
+        later = [step.version for step in steps(Dialect.SQLITE) if step.version >= 6]
+        assert [step.version for step in migrate_sqlite(db)] == later
+    assert (6, "task_events") in _history(path)
