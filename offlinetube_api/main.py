@@ -23,7 +23,8 @@ from offlinetube_api.ffmpeg import locate_ffmpeg
 from offlinetube_api.library import warn_if_library_is_orphaned
 from offlinetube_api.ports import TaskStore
 from offlinetube_api.security.key_tables import key_store
-from offlinetube_api.security.signing import MediaSigner, load_or_create_secret
+from offlinetube_api.security.signing import MediaSigner
+from offlinetube_api.security.signing_secret import signing_secret
 from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.thumbnail_cache import ThumbnailCache
 from offlinetube_api.video_titles import VideoTitles
@@ -76,8 +77,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _auth_policy(settings: Settings, store: TaskStore) -> AuthPolicy:
-    """Keys from the store's database (`store` open)."""
-    secret = await asyncio.to_thread(load_or_create_secret, settings.data_dir / "signing.key")
+    """Keys, and in distributed mode the signing secret, from the store's database (open)."""
+    secret = await signing_secret(store, data_dir=settings.data_dir)
     return AuthPolicy(
         mode=settings.auth,
         keys=key_store(store),

@@ -1,0 +1,2 @@
+-- Nothing in SQLite: embedded mode keeps its signing secret in <data dir>/signing.key (see
+-- security/signing.py). The step exists so both dialects share one numbered history.
