@@ -1,6 +1,12 @@
 """Event buses: what wakes event readers when new events may have been saved (ports.EventBus).
 They carry no data; readers read the events from the store, so a lost wake-up costs at most a
-reader's polling interval, never an event.
+reader's polling interval, never an event. A reader that notes `announcements` before it reads
+loses none in this process:
+
+    seen = bus.announcements
+    events = await store.events_after(last_id)
+    if not events:
+        await bus.wait(timeout_s, seen=seen)
 
 - InProcessEventBus (embedded mode): the store announces each commit in this process.
 - PostgresEventBus (distributed mode): the database announces each commit to every process
@@ -29,16 +35,21 @@ _LISTEN = sql.SQL("LISTEN {}").format(sql.Identifier(EVENTS_CHANNEL))
 
 
 class _Wakeup:
-    """Wakes every current waiter at once; later waiters wait for the next wake-up."""
+    """Wakes every current waiter at once; later waiters wait for the next wake-up, unless
+    they say they have not seen every one so far."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self.count = 0
 
     def wake(self) -> None:
+        self.count += 1
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait(self, timeout_s: float) -> None:
+    async def wait(self, timeout_s: float, seen: int | None) -> None:
+        if seen is not None and seen != self.count:
+            return
         with suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout_s)
 
@@ -59,8 +70,12 @@ class InProcessEventBus:
     def announce(self) -> None:
         self._wakeup.wake()
 
-    async def wait(self, timeout_s: float) -> None:
-        await self._wakeup.wait(timeout_s)
+    @property
+    def announcements(self) -> int:
+        return self._wakeup.count
+
+    async def wait(self, timeout_s: float, *, seen: int | None = None) -> None:
+        await self._wakeup.wait(timeout_s, seen)
 
 
 class PostgresEventBus:
@@ -89,8 +104,12 @@ class PostgresEventBus:
     def announce(self) -> None:
         """Nothing to do: the database announces the commit (NOTIFY), to this process too."""
 
-    async def wait(self, timeout_s: float) -> None:
-        await self._wakeup.wait(timeout_s)
+    @property
+    def announcements(self) -> int:
+        return self._wakeup.count
+
+    async def wait(self, timeout_s: float, *, seen: int | None = None) -> None:
+        await self._wakeup.wait(timeout_s, seen)
 
     async def _listen_forever(self) -> None:
         while True:

@@ -147,8 +147,16 @@ class EventBus(Protocol):
         database announces them itself)."""
         ...
 
-    async def wait(self, timeout_s: float) -> None:
-        """Returns after the next announcement, or after `timeout_s` seconds."""
+    @property
+    def announcements(self) -> int:
+        """How many announcements this bus has had. A reader notes it before it reads the store
+        and passes it to `wait`, so an announcement between its read and its wait is not
+        slept through."""
+        ...
+
+    async def wait(self, timeout_s: float, *, seen: int | None = None) -> None:
+        """Returns after the next announcement (at once when there were some since `seen`, a
+        value of `announcements`), or after `timeout_s` seconds."""
         ...
 
 

@@ -61,6 +61,21 @@ def test_announce_wakes_every_waiting_reader() -> None:
     asyncio.run(scenario())
 
 
+def test_an_announcement_between_a_read_and_the_wait_is_not_slept_through() -> None:
+    async def scenario() -> None:
+        bus = InProcessEventBus()
+        seen = bus.announcements  # noted, then the reader reads the store...
+        bus.announce()  # ...while a writer commits
+        await asyncio.wait_for(bus.wait(NEVER_S, seen=seen), WOKEN_WITHIN_S)
+        waiter = asyncio.create_task(bus.wait(NEVER_S, seen=bus.announcements))
+        await asyncio.sleep(0)
+        assert not waiter.done()  # nothing since: it waits
+        bus.announce()
+        await asyncio.wait_for(waiter, WOKEN_WITHIN_S)
+
+    asyncio.run(scenario())
+
+
 def test_a_commit_in_postgresql_wakes_every_waiting_reader(postgres_url: str) -> None:
     async def scenario() -> None:
         bus = PostgresEventBus(postgres_url)

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from offlinetube_api.config import Settings
 from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
 from offlinetube_api.ports import ProcessGroup, StoredFile
-from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.store import PostgresTaskStore, SqliteTaskStore, open_store
 from offlinetube_api.transitions import (
     Cancelled,
     Completed,
@@ -388,3 +389,26 @@ def test_saved_events_are_announced_after_their_commit(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     assert seen_at_announce == [1, 2, 3]
+
+
+def test_open_store_chooses_the_backend_by_the_database_url(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    announced: list[str] = []
+    embedded = open_store(Settings(data_dir=tmp_path), lambda: announced.append("sqlite"))
+    distributed = open_store(
+        Settings(data_dir=tmp_path, database_url=postgres_url), lambda: announced.append("pg")
+    )
+    assert isinstance(embedded, SqliteTaskStore)
+    assert isinstance(distributed, PostgresTaskStore)
+
+    async def scenario() -> None:
+        for store in (embedded, distributed):
+            await store.open()
+            await store.add(_task(1))
+            assert await store.get(_task(1).id) == _task(1)
+            await store.close()
+
+    asyncio.run(scenario())
+    assert announced == ["sqlite"]  # PostgreSQL announces its commits itself (NOTIFY)
+    assert (tmp_path / "offlinetube.sqlite3").is_file()
