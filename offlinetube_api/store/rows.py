@@ -6,7 +6,7 @@ reading accepts either. Event JSON is pydantic's encoding of the Task dataclass:
 keys, datetimes ISO 8601, so a change of Task shows up here and nowhere else."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from datetime import datetime
 from enum import StrEnum
@@ -21,12 +21,6 @@ UPDATABLE = frozenset(COLUMNS) - {"id", "created_at"}
 
 _DATETIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at"})
 _LIST_COLUMNS = frozenset({"subtitle_langs", "subtitle_files", "warnings"})
-_ENUM_COLUMNS: dict[str, type[StrEnum]] = {
-    "status": TaskStatus,
-    "error_kind": ErrorKind,
-    "audio_format": AudioFormat,
-}
-_BOOL_COLUMNS = frozenset({"transcoded"})
 _TASK_JSON = TypeAdapter(Task)
 
 
@@ -53,23 +47,41 @@ def task_values(task: Task, dialect: Dialect) -> list[Any]:
     return [column_value(column, getattr(task, column), dialect) for column in COLUMNS]
 
 
+def _read_list(value: str | list[str]) -> tuple[str, ...]:
+    if value == "[]":
+        return ()  # most tasks' lists, without parsing them
+    return tuple(json.loads(value) if isinstance(value, str) else value)
+
+
+def _read_datetime(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _read_enum(kind: type[StrEnum]) -> Callable[[str | None], StrEnum | None]:
+    return lambda value: None if value is None else kind(value)
+
+
+# The columns a row does not hold as the Task does, each with its conversion; a table, since
+# a page converts thousands of values.
+_READERS: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(_LIST_COLUMNS, _read_list),
+    **dict.fromkeys(_DATETIME_COLUMNS, _read_datetime),
+    "status": _read_enum(TaskStatus),
+    "error_kind": _read_enum(ErrorKind),
+    "audio_format": _read_enum(AudioFormat),
+    "transcoded": bool,
+}
+_AS_THEY_ARE = tuple(column for column in COLUMNS if column not in _READERS)
+
+
 def task_from_row(row: Mapping[str, Any]) -> Task:
     """A Task from a `tasks` row (an sqlite3.Row or a psycopg dict row)."""
-    return Task(**{column: _field_value(column, row[column]) for column in COLUMNS})
-
-
-def _field_value(column: str, value: Any) -> Any:
-    if column in _LIST_COLUMNS:
-        return tuple(json.loads(value) if isinstance(value, str) else value)
-    if value is None:
-        return None
-    if column in _DATETIME_COLUMNS:
-        return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    if column in _ENUM_COLUMNS:
-        return _ENUM_COLUMNS[column](value)
-    if column in _BOOL_COLUMNS:
-        return bool(value)
-    return value
+    values = {column: row[column] for column in _AS_THEY_ARE}
+    for column, read in _READERS.items():
+        values[column] = read(row[column])
+    return Task(**values)
 
 
 def task_json(task: Task) -> str:
@@ -78,8 +90,7 @@ def task_json(task: Task) -> str:
 
 
 def task_from_json(value: str | Mapping[str, Any]) -> Task:
-    """The task of an event: its JSON text (SQLite), or the object jsonb decoded to
-    (PostgreSQL)."""
+    """The task of an event: its JSON text, or that text decoded already."""
     if isinstance(value, str):
         return _TASK_JSON.validate_json(value)
     return _TASK_JSON.validate_python(value)
