@@ -13,7 +13,7 @@ from offlinetube_api.api.body_limit import BodySizeLimit
 from offlinetube_api.api.event_stream_limit import EventStreamLimit
 from offlinetube_api.api.nosniff import NoSniff
 from offlinetube_api.api.origins import SameOriginWrites, TrustedHosts
-from offlinetube_api.api.rate_limit import DownloadRateLimit
+from offlinetube_api.api.rate_limit import download_rate_limit
 from offlinetube_api.api.router import api_router
 from offlinetube_api.api.routes.thumbnails import ThumbnailsFirst
 from offlinetube_api.config import Settings
@@ -60,7 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.events = events
     app.state.downloads = manager
     app.state.webhooks = notifier
-    app.state.download_rate_limit = DownloadRateLimit(settings.rate_limit_per_minute)
+    app.state.download_rate_limit = download_rate_limit(store, settings.rate_limit_per_minute)
     app.state.event_stream_limit = EventStreamLimit(
         total=settings.max_event_streams, per_client=settings.max_event_streams_per_client
     )

@@ -3,7 +3,10 @@ with `Retry-After`; nothing else is limited."""
 
 import asyncio
 
-from offlinetube_api.api.rate_limit import DownloadRateLimit
+import psycopg
+
+from offlinetube_api.api.rate_limit import DownloadRateLimit, PostgresDownloadRateLimit
+from offlinetube_api.store import PostgresTaskStore
 from tests.fixtures.service import ServiceFactory
 from tests.fixtures.site import FixtureSite
 
@@ -52,3 +55,51 @@ def test_rate_limit_counts_each_identity_apart() -> None:
     assert [first_a, second_a, first_b, second_b] == [None, None, None, None]
     assert third_a is not None and 1 <= third_a <= 60
     assert third_b is not None and 1 <= third_b <= 60
+
+
+def test_replicas_on_one_database_share_the_limit(postgres_url: str) -> None:
+    """Two replicas, each with its own limit object and pool, count one window together,
+    also when their requests arrive at the same moment."""
+
+    async def scenario() -> tuple[list[int | None], list[int | None], list[int | None]]:
+        replicas = [PostgresTaskStore(postgres_url), PostgresTaskStore(postgres_url)]
+        for store in replicas:
+            await store.open()
+        try:
+            limits = [PostgresDownloadRateLimit(store, per_minute=3) for store in replicas]
+            together = await asyncio.gather(*(limits[n % 2].hit("a") for n in range(10)))
+            later = [await limits[n % 2].hit("a") for n in range(2)]
+            others = [await limits[n % 2].hit("b") for n in range(4)]
+            return together, later, others
+        finally:
+            for store in replicas:
+                await store.close()
+
+    together, later, others = asyncio.run(scenario())
+
+    assert together.count(None) == 3, together
+    assert all(1 <= wait <= 60 for wait in together + later if wait is not None)
+    assert later.count(None) == 0
+    assert others[:3] == [None, None, None] and others[3] is not None
+
+
+def test_hits_older_than_the_window_are_pruned(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute(
+            "INSERT INTO download_rate_hits (identity, at) "
+            "VALUES ('gone', now() - interval '2 minutes'), ('kept', now())"
+        )
+
+    async def scenario() -> None:
+        store = PostgresTaskStore(postgres_url)
+        await store.open()
+        try:
+            assert await PostgresDownloadRateLimit(store, 3, prune_every_s=0).hit("c") is None
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+    with psycopg.connect(postgres_url) as connection:
+        left = connection.execute("SELECT identity FROM download_rate_hits ORDER BY identity")
+        assert [row[0] for row in left] == ["c", "kept"]

@@ -1,0 +1,2 @@
+-- Nothing in SQLite: embedded mode is one process, which counts its rate limit in memory
+-- (api/rate_limit.py). The step exists so both dialects share one numbered history.
