@@ -1,9 +1,14 @@
 """Webhook notifications of final task states.
 
 Every task that ends `completed`, `failed` or `cancelled` is POSTed as JSON to the configured URL,
-signed like GitHub's webhooks (`X-OfflineTube-Signature: sha256=<hex HMAC of the body>`). The
-download manager only calls `notify`, which queues and returns: delivery, retries and back-off
-happen in background senders, so a slow or dead receiver never holds up a download.
+signed like GitHub's webhooks (`X-OfflineTube-Signature: sha256=<hex HMAC of the body>`).
+Delivery, retries and back-off happen in background senders, so a slow or dead receiver never
+holds up a download.
+
+In the service the notifications come from the durable outbox (webhook_outbox.py), written in
+the transaction of each final state: a dispatcher claims them as the senders have room, and
+`notify`, called by whoever saved a final state in this process, only wakes it up. On its own
+(no outbox) the notifier queues in memory what `notify` hands it.
 """
 
 import asyncio
@@ -29,8 +34,11 @@ from tenacity import (
 from offlinetube_api import __version__
 from offlinetube_api.models import Task, TaskStatus
 from offlinetube_api.schemas import TaskPublic
+from offlinetube_api.webhook_feed import POLL_INTERVAL_S, Notification, OutboxFeed
+from offlinetube_api.webhook_outbox import WebhookOutbox
 
 logger = logging.getLogger(__name__)
+
 
 EVENT_HEADER = "X-OfflineTube-Event"
 DELIVERY_HEADER = "X-OfflineTube-Delivery"
@@ -77,13 +85,13 @@ def sign(body: bytes, secret: str) -> str:
     return f"sha256={digest}"
 
 
-def build_delivery(task: Task, secret: str | None) -> Delivery:
+def build_delivery(notification: Notification, secret: str | None) -> Delivery:
+    task, delivery_id = notification.task, notification.delivery_id
     event = EVENTS[task.status]
     payload = WebhookPayload(
         event=event, task=TaskPublic.from_task(task), sent_at=datetime.now(UTC)
     )
     body = payload.model_dump_json().encode()
-    delivery_id = str(uuid.uuid4())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"OfflineTube-API/{__version__}",
@@ -96,11 +104,16 @@ def build_delivery(task: Task, secret: str | None) -> Delivery:
 
 
 class WebhookNotifier:
-    """Queues final task states and POSTs them from background senders, with retries.
+    """POSTs final task states from background senders, with retries.
 
-    `notify` never blocks and never raises; when the queue is full the notification is dropped
-    with a warning. A failed attempt (connection error, timeout, non-2xx answer) is retried with
-    exponential back-off: `first_wait_s`, doubling, at most `max_wait_s`, `attempts` in all.
+    `notify` never blocks and never raises. Started with an outbox, it only wakes the outbox
+    feed, which hands the senders what the outbox holds as they have room: nothing is dropped,
+    and what is not delivered at shutdown stays in the outbox for the next start. Started
+    without one, it queues in memory and drops, with a warning, what does not fit.
+
+    A failed attempt (connection error, timeout, non-2xx answer) is retried with exponential
+    back-off: `first_wait_s`, doubling, at most `max_wait_s`, `attempts` in all; then the
+    notification is given up on, with an error in the log.
     """
 
     def __init__(
@@ -114,6 +127,7 @@ class WebhookNotifier:
         request_timeout_s: float = 10.0,
         queue_size: int = 1000,
         senders: int = 4,
+        poll_interval_s: float = POLL_INTERVAL_S,
     ) -> None:
         self._url = url
         self._secret = secret
@@ -122,9 +136,11 @@ class WebhookNotifier:
         self._max_wait_s = max_wait_s
         self._request_timeout_s = request_timeout_s
         self._sender_count = senders
-        self._queue: asyncio.Queue[Task] = asyncio.Queue(maxsize=queue_size)
+        self._poll_interval_s = poll_interval_s
+        self._queue: asyncio.Queue[Notification] = asyncio.Queue(maxsize=queue_size)
         self._senders: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
+        self._feed: OutboxFeed | None = None
         self._pending = 0
         self._closing = False
 
@@ -133,26 +149,34 @@ class WebhookNotifier:
         """Notifications queued or being delivered (retries included)."""
         return self._pending
 
-    def start(self) -> None:
-        """Start the background senders; call on the running event loop."""
+    def start(self, outbox: WebhookOutbox | None = None) -> None:
+        """Start the background senders, fed from `outbox` when given; call on the running
+        event loop."""
         timeout = httpx.Timeout(self._request_timeout_s, connect=min(5.0, self._request_timeout_s))
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._senders = [
             asyncio.create_task(self._send_forever(), name=f"webhook-sender-{n}")
             for n in range(self._sender_count)
         ]
+        if outbox is not None:
+            self._feed = OutboxFeed(
+                outbox, room=self._room, offer=self._enqueue, poll_interval_s=self._poll_interval_s
+            )
+            self._feed.start()
 
     def notify(self, task: Task) -> None:
-        """Queue a POST for a task that reached a final state. Never blocks, never raises."""
+        """A task reached a final state: POST it. Never blocks, never raises."""
         if task.status not in EVENTS:
             logger.warning("webhook for task %s not sent: %s is not final", task.id, task.status)
+            return
+        if self._feed is not None:
+            self._feed.wake()  # its outbox entry was saved with the state
             return
         if self._closing:
             logger.warning("webhook for task %s not sent: the service is shutting down", task.id)
             return
         try:
-            self._queue.put_nowait(task)
-            self._pending += 1
+            self._enqueue(Notification(task=task, delivery_id=str(uuid.uuid4())))
         except asyncio.QueueFull:
             logger.warning(
                 "webhook for task %s dropped: %d notifications already wait to be sent",
@@ -160,42 +184,64 @@ class WebhookNotifier:
                 self._queue.maxsize,
             )
 
+    def _room(self) -> int:
+        return 0 if self._closing else self._queue.maxsize - self._queue.qsize()
+
+    def _enqueue(self, notification: Notification) -> None:
+        self._queue.put_nowait(notification)
+        self._pending += 1
+
     async def close(self, timeout: float) -> None:
-        """Stop the sender, giving queued deliveries up to `timeout` seconds."""
+        """Stop the senders, giving queued deliveries up to `timeout` seconds. Fed from an
+        outbox, what is left there is sent at the next start (or by another replica)."""
         self._closing = True
+        if self._feed:
+            self._feed.stop_claiming()
         if self._senders:
             try:
                 await asyncio.wait_for(self._queue.join(), timeout)
             except TimeoutError:
                 logger.warning(
-                    "%d webhook notifications not delivered after %.1fs; giving up on them",
+                    "%d webhook notifications not delivered after %.1fs; %s",
                     self.pending,
                     timeout,
+                    "they stay in the outbox" if self._feed else "giving up on them",
                 )
         for sender in self._senders:
             sender.cancel()
         await asyncio.gather(*self._senders, return_exceptions=True)
+        if self._feed:
+            await self._feed.close()
         if self._client:
             await self._client.aclose()
 
     async def _send_forever(self) -> None:
         while True:
-            task = await self._queue.get()
+            notification = await self._queue.get()
             try:
-                await self._deliver(build_delivery(task, self._secret))
-            except (httpx.TransportError, DeliveryRejected) as error:
-                logger.error(
-                    "webhook %s for task %s not delivered after %d attempts: %s",
-                    task.status.value,
-                    task.id,
-                    self._attempts,
-                    _describe(error),
-                )
-            except Exception:  # a bug here must not stop the sender for every later task
-                logger.exception("webhook for task %s failed unexpectedly", task.id)
+                await self._send(notification)
+                # Not when cut short by close(): the outbox keeps it for the next start.
+                if self._feed and notification.outbox_id is not None:
+                    await self._feed.settle(notification.outbox_id)
             finally:
                 self._pending -= 1
                 self._queue.task_done()
+
+    async def _send(self, notification: Notification) -> None:
+        """Delivered, or given up on with an error in the log."""
+        task = notification.task
+        try:
+            await self._deliver(build_delivery(notification, self._secret))
+        except (httpx.TransportError, DeliveryRejected) as error:
+            logger.error(
+                "webhook %s for task %s not delivered after %d attempts: %s",
+                task.status.value,
+                task.id,
+                self._attempts,
+                _describe(error),
+            )
+        except Exception:  # a bug here must not stop the sender for every later task
+            logger.exception("webhook for task %s failed unexpectedly", task.id)
 
     async def _deliver(self, delivery: Delivery) -> None:
         retrying = AsyncRetrying(
