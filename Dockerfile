@@ -9,8 +9,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY offlinetube_api ./offlinetube_api
 RUN pip install --no-cache-dir . \
-    && mkdir -p /app/downloads /app/thumbnails /app/data \
-    && chown -R offlinetube:offlinetube /app/downloads /app/thumbnails /app/data
+    && mkdir -p /app/downloads /app/thumbnails /app/data /app/media \
+    && chown -R offlinetube:offlinetube /app/downloads /app/thumbnails /app/data /app/media
 
 ENV OFFLINETUBE_HOST=0.0.0.0 \
     OFFLINETUBE_PORT=8001 \

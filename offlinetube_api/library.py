@@ -10,8 +10,9 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 
 from offlinetube_api import media
+from offlinetube_api.config import Settings
 from offlinetube_api.models import Task, TaskStatus
-from offlinetube_api.store import TaskStore
+from offlinetube_api.ports import TaskStore
 
 logger = logging.getLogger(__name__)
 
@@ -98,14 +99,14 @@ def _as_found_on_disk(task: Task, downloads_dir: Path, thumbnails_dir: Path) -> 
     )
 
 
-async def warn_if_library_is_orphaned(
-    store: TaskStore, *, database: Path, downloads_dir: Path
-) -> None:
+async def warn_if_library_is_orphaned(store: TaskStore, *, settings: Settings) -> None:
     """A WARNING when the database holds no task but the downloads folder holds videos: the
     database was probably lost or replaced, and `rebuild` can bring the library back."""
     _, total = await store.page(status=None, limit=1, offset=0)
     if total:
         return
+    downloads_dir = settings.downloads_dir
+    database = "PostgreSQL" if settings.distributed else settings.database_path
     videos = len(await asyncio.to_thread(media.video_files, downloads_dir))
     if videos:
         logger.warning(

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from offlinetube_api import __version__
 from offlinetube_api.api.auth import AuthPolicy, is_loopback_host
 from offlinetube_api.api.body_limit import BodySizeLimit
+from offlinetube_api.api.event_messages import EventMessages
 from offlinetube_api.api.event_stream_limit import EventStreamLimit
 from offlinetube_api.api.nosniff import NoSniff
 from offlinetube_api.api.origins import SameOriginWrites, TrustedHosts
@@ -17,19 +18,17 @@ from offlinetube_api.api.rate_limit import download_rate_limit
 from offlinetube_api.api.router import api_router
 from offlinetube_api.api.routes.thumbnails import ThumbnailsFirst
 from offlinetube_api.config import Settings
+from offlinetube_api.core import Core, embedded_core
 from offlinetube_api.errors import install_error_handlers
-from offlinetube_api.events import TaskEvents
-from offlinetube_api.ffmpeg import locate_ffmpeg
+from offlinetube_api.ffmpeg import FfmpegBinary, locate_ffmpeg
 from offlinetube_api.library import warn_if_library_is_orphaned
 from offlinetube_api.ports import TaskStore
 from offlinetube_api.security.key_tables import key_store
 from offlinetube_api.security.signing import MediaSigner
 from offlinetube_api.security.signing_secret import signing_secret
-from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.thumbnail_cache import ThumbnailCache
 from offlinetube_api.video_titles import VideoTitles
 from offlinetube_api.webhooks import WebhookNotifier
-from offlinetube_api.worker.manager import DownloadManager
 
 DESCRIPTION = """Download videos with yt-dlp and serve them back for offline viewing.
 
@@ -43,37 +42,40 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(settings.create_folders)
     app.state.ffmpeg = await asyncio.to_thread(locate_ffmpeg)
     app.state.thumbnail_cache = ThumbnailCache(settings.thumbnails_dir)
-    store = SqliteTaskStore(settings.database_path)
-    await store.open()
-    await warn_if_library_is_orphaned(
-        store, database=settings.database_path, downloads_dir=settings.downloads_dir
-    )
-    auth = app.state.auth = await _auth_policy(settings, store)
-    await auth.required()  # learns which keys exist, so the first events are signed if need be
-    events = TaskEvents(present=auth.present)
-    notifier = _webhook_notifier(settings)
-    manager = DownloadManager(
-        store=store, settings=settings, ffmpeg=app.state.ffmpeg, events=events, notifier=notifier
-    )
-    app.state.store = store
-    app.state.video_titles = VideoTitles(store)
-    app.state.events = events
-    app.state.downloads = manager
-    app.state.webhooks = notifier
-    app.state.download_rate_limit = download_rate_limit(store, settings.rate_limit_per_minute)
-    app.state.event_stream_limit = EventStreamLimit(
-        total=settings.max_event_streams, per_client=settings.max_event_streams_per_client
-    )
+    notifier = app.state.webhooks = _webhook_notifier(settings)
     if notifier:
         notifier.start()
-    await manager.start()
+    ffmpeg, slots = app.state.ffmpeg, app.state.download_slots
     try:
-        yield
+        async with _core(settings, ffmpeg=ffmpeg, notifier=notifier, slots=slots) as core:
+            await warn_if_library_is_orphaned(core.store, settings=settings)
+            auth = app.state.auth = await _auth_policy(settings, core.store)
+            await auth.required()  # which keys exist, so that the first events are signed
+            app.state.store = core.store
+            app.state.video_titles = VideoTitles(core.store)
+            app.state.events = core.events
+            app.state.event_messages = EventMessages(auth.present)
+            app.state.downloads = core.downloads
+            app.state.download_rate_limit = download_rate_limit(
+                core.store, settings.rate_limit_per_minute
+            )
+            app.state.event_stream_limit = EventStreamLimit(
+                total=settings.max_event_streams, per_client=settings.max_event_streams_per_client
+            )
+            yield
     finally:
-        await manager.shutdown()
         if notifier:
             await notifier.close(timeout=settings.shutdown_timeout / 2)
-        await store.close()
+
+
+def _core(
+    settings: Settings, *, ffmpeg: FfmpegBinary, notifier: WebhookNotifier | None, slots: int
+) -> AbstractAsyncContextManager[Core]:
+    if not settings.distributed:
+        return embedded_core(settings, ffmpeg=ffmpeg, notifier=notifier)
+    from offlinetube_api.distributed_core import distributed_core  # loads psycopg, procrastinate
+
+    return distributed_core(settings, ffmpeg=ffmpeg, notifier=notifier, slots=slots)
 
 
 async def _auth_policy(settings: Settings, store: TaskStore) -> AuthPolicy:
@@ -94,11 +96,17 @@ def _webhook_notifier(settings: Settings) -> WebhookNotifier | None:
     return WebhookNotifier(str(settings.webhook_url), secret)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, download_slots: int | None = None) -> FastAPI:
+    """`download_slots`: downloads this process runs at once in distributed mode (0: an
+    API-only replica); unset, `OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS`. Embedded mode always
+    runs that many."""
     app = FastAPI(
         title="OfflineTube API", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
-    app.state.settings = settings or Settings()
+    app.state.settings = settings = settings or Settings()
+    app.state.download_slots = (
+        settings.max_concurrent_downloads if download_slots is None else download_slots
+    )
     # Middleware added first sits innermost: thumbnails and error answers still pass CORS and
     # nosniff on their way out.
     app.add_middleware(ThumbnailsFirst)

@@ -145,6 +145,20 @@ def partial_dir(downloads_dir: Path, task_id: str) -> Path:
     return downloads_dir / PARTIAL_FOLDER / task_id
 
 
+def finished_dir(downloads_dir: Path, task_id: str) -> Path:
+    """Where a download's finished files wait until its worker moves them into the library
+    (see worker/runner.py: the move is fenced)."""
+    return partial_dir(downloads_dir, task_id) / "finished"
+
+
+def move_finished_files(downloads_dir: Path, task_id: str, names: Iterable[str]) -> None:
+    """Moves the named files from the task's finished folder into `downloads_dir`, each with
+    one rename (the same file system), replacing a file of the same name."""
+    source = finished_dir(downloads_dir, task_id)
+    for name in names:
+        os.replace(source / name, downloads_dir / name)
+
+
 def sidecar_path(downloads_dir: Path, task_id: str) -> Path:
     """Where a finished task's metadata is kept beside its video, for `rebuild`."""
     return downloads_dir / METADATA_FOLDER / f"{task_id}.json"

@@ -14,6 +14,7 @@ from offlinetube_api.models import (
     TaskStatus,
     checked_download_url,
 )
+from offlinetube_api.ports import QueueFigures
 
 _EXAMPLE_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 URL_MAX_LENGTH = 4096
@@ -240,9 +241,17 @@ class FfmpegInfo(BaseModel):
 
 
 class QueueInfo(BaseModel):
-    queued: int
-    running: int
-    max_concurrent: int
+    queued: int = Field(description="Tasks waiting for a download slot.")
+    running: int = Field(description="Downloads running now (on this host in embedded mode).")
+    max_concurrent: int | None = Field(
+        description="Download slots; null in distributed mode, where workers come and go."
+    )
+
+    @classmethod
+    def from_figures(cls, figures: QueueFigures) -> "QueueInfo":
+        return cls(
+            queued=figures.queued, running=figures.running, max_concurrent=figures.max_concurrent
+        )
 
 
 class DatabaseHealth(BaseModel):

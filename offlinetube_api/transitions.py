@@ -262,6 +262,8 @@ class Requeued:
     reason: RequeueReason
     error: str | None = None
     error_kind: ErrorKind | None = None
+    # Attempts made so far, when the ended run must not count as one (a shutdown).
+    attempts: int | None = None
     name = TransitionName.REQUEUED
 
     def changes(self, task: Task) -> dict[str, Any]:
@@ -272,6 +274,8 @@ class Requeued:
             "error": self.error,
             "error_kind": self.error_kind,
         }
+        if self.attempts is not None:
+            changes["attempts"] = self.attempts
         if self.reason in (RequeueReason.RETRIED, RequeueReason.FILE_MISSING):
             changes["attempts"] = 0
         if self.reason is RequeueReason.FILE_MISSING:

@@ -2,7 +2,7 @@
 
 import os
 
-from offlinetube_api.store import TaskStore
+from offlinetube_api.ports import TaskStore
 
 DEFAULT_SIZE = 4096
 

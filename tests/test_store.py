@@ -317,42 +317,7 @@ def test_in_playlist_is_in_playlist_order(task_store: StoreFactory) -> None:
     asyncio.run(scenario())
 
 
-# SQLite's own: the old unchecked writes, the journal, announcements.
-
-
-def test_update_returns_the_saved_task_and_round_trips_types(tmp_path: Path) -> None:
-    async def scenario() -> None:
-        store = SqliteTaskStore(tmp_path / "db.sqlite3")
-        await store.add(_task(1))
-        finished = EPOCH + timedelta(hours=1)
-        updated = await store.update(
-            _task(1).id,
-            status=TaskStatus.COMPLETED,
-            progress=100.0,
-            filesize=42,
-            finished_at=finished,
-        )
-        assert updated is not None
-        assert updated.status is TaskStatus.COMPLETED
-        assert updated.finished_at == finished
-        assert updated.filesize == 42
-        assert await store.update("missing", progress=1.0) is None
-        assert await store.count([TaskStatus.COMPLETED]) == 1
-        await store.close()
-
-    asyncio.run(scenario())
-
-
-def test_delete_reports_whether_a_task_was_there(tmp_path: Path) -> None:
-    async def scenario() -> None:
-        store = SqliteTaskStore(tmp_path / "db.sqlite3")
-        await store.add(_task(1))
-        assert await store.delete(_task(1).id) is True
-        assert await store.delete(_task(1).id) is False
-        assert await store.get(_task(1).id) is None
-        await store.close()
-
-    asyncio.run(scenario())
+# SQLite's own: the journal, announcements.
 
 
 def test_database_uses_wal_journal(tmp_path: Path) -> None:

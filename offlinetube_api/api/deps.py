@@ -7,15 +7,15 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from offlinetube_api.api.event_messages import EventMessages
 from offlinetube_api.api.event_stream_limit import EventStreamLimit
 from offlinetube_api.config import Settings
 from offlinetube_api.errors import TaskNotFound
-from offlinetube_api.events import TaskEvents
+from offlinetube_api.events import EventFeed
 from offlinetube_api.ffmpeg import FfmpegBinary
 from offlinetube_api.models import Task
-from offlinetube_api.store import TaskStore
+from offlinetube_api.ports import Downloads, TaskStore
 from offlinetube_api.video_titles import VideoTitles
-from offlinetube_api.worker.manager import Downloads
 
 
 async def get_settings(request: Request) -> Settings:
@@ -33,9 +33,14 @@ async def get_downloads(request: Request) -> Downloads:
     return downloads
 
 
-async def get_events(request: Request) -> TaskEvents:
-    events: TaskEvents = request.app.state.events
+async def get_events(request: Request) -> EventFeed:
+    events: EventFeed = request.app.state.events
     return events
+
+
+async def get_event_messages(request: Request) -> EventMessages:
+    messages: EventMessages = request.app.state.event_messages
+    return messages
 
 
 async def get_ffmpeg(request: Request) -> FfmpegBinary:
@@ -47,7 +52,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[TaskStore, Depends(get_store)]
 DownloadsDep = Annotated[Downloads, Depends(get_downloads)]
 FfmpegDep = Annotated[FfmpegBinary, Depends(get_ffmpeg)]
-EventsDep = Annotated[TaskEvents, Depends(get_events)]
+EventsDep = Annotated[EventFeed, Depends(get_events)]
+EventMessagesDep = Annotated[EventMessages, Depends(get_event_messages)]
 
 
 async def get_task(store: StoreDep, task_id: str) -> Task:

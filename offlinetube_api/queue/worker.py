@@ -38,8 +38,8 @@ from offlinetube_api.queue.procrastinate_queue import (
     ProcrastinateQueue,
 )
 from offlinetube_api.queue.upkeep import Interrupted, Upkeep, requeue_lost_run
-from offlinetube_api.worker.manager import RunningDownload
 from offlinetube_api.worker.outcomes import StopReason
+from offlinetube_api.worker.runner import RunningDownload
 
 logger = logging.getLogger(__name__)
 

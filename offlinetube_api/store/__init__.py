@@ -4,12 +4,10 @@ The SQL of each lives in its module; `rows` converts tasks for both, `migrations
 schemas up to date from one numbered history."""
 
 from collections.abc import Callable
-from typing import Any, Protocol
 
 from offlinetube_api import ports
 from offlinetube_api.config import Settings
-from offlinetube_api.models import Task
-from offlinetube_api.ports import StoredFile
+from offlinetube_api.ports import StoredFile, TaskStore
 from offlinetube_api.store.postgres import PostgresTaskStore
 from offlinetube_api.store.sqlite import SqliteTaskStore
 
@@ -23,12 +21,3 @@ def open_store(settings: Settings, announce: Callable[[], None]) -> ports.TaskSt
     if settings.database_url is not None:
         return PostgresTaskStore(settings.database_url.get_secret_value())
     return SqliteTaskStore(settings.database_path, announce=announce)
-
-
-class TaskStore(ports.TaskStore, Protocol):
-    """ports.TaskStore plus the two unchecked writes its older callers still make; becomes
-    ports.TaskStore itself once they use `apply` and `remove`."""
-
-    async def update(self, task_id: str, **changes: Any) -> Task | None: ...
-
-    async def delete(self, task_id: str) -> bool: ...

@@ -17,7 +17,6 @@ from pydantic import TypeAdapter
 from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
 
 COLUMNS = tuple(field.name for field in fields(Task))
-UPDATABLE = frozenset(COLUMNS) - {"id", "created_at"}
 
 _DATETIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at"})
 _LIST_COLUMNS = frozenset({"subtitle_langs", "subtitle_files", "warnings"})

@@ -19,7 +19,6 @@ from offlinetube_api.security.private_files import private_file
 from offlinetube_api.store.migrations import migrate_sqlite
 from offlinetube_api.store.rows import (
     COLUMNS,
-    UPDATABLE,
     Dialect,
     column_value,
     task_from_json,
@@ -243,23 +242,6 @@ class SqliteTaskStore:
         sql = f"SELECT * FROM tasks WHERE status IN ({_marks(wanted)}) ORDER BY seq"
         return await self._run(lambda db: [task_from_row(row) for row in db.execute(sql, wanted)])
 
-    async def update(self, task_id: str, **changes: Any) -> Task | None:
-        """Sets `changes` (Task fields) without a check or an event. Goes once its last
-        caller uses `apply`."""
-        unknown = set(changes) - UPDATABLE
-        if unknown:
-            raise ValueError(f"not updatable: {sorted(unknown)}")
-        assignments = ", ".join(f"{column} = ?" for column in changes)
-        values = [_sqlite_value(column, value) for column, value in changes.items()]
-
-        def query(db: sqlite3.Connection) -> Task | None:
-            row = db.execute(
-                f"UPDATE tasks SET {assignments} WHERE id = ? RETURNING *", [*values, task_id]
-            ).fetchone()
-            return task_from_row(row) if row else None
-
-        return await self._write(query)
-
     async def find_same_download(
         self, *, url: str, format: str | None, audio_format: AudioFormat | None
     ) -> Task | None:
@@ -283,13 +265,6 @@ class SqliteTaskStore:
         return await self._run(
             lambda db: [task_from_row(row) for row in db.execute(sql, (playlist_id,))]
         )
-
-    async def delete(self, task_id: str) -> bool:
-        """Deletes the task without an event. Goes once its last caller uses `remove`."""
-        cursor = await self._write(
-            lambda db: db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
-        )
-        return cursor.rowcount > 0
 
     async def downloaded_files(self) -> list[StoredFile]:
         sql = "SELECT id, filename, status FROM tasks WHERE status = ? OR error_kind = ?"

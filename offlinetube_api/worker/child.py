@@ -166,10 +166,10 @@ def _finished(
     if not final_paths:
         return Failed("yt-dlp finished without producing a file")
     final = Path(final_paths[-1])
-    downloads = Path(job.downloads_dir)
-    if final.parent.resolve() != downloads.resolve() or not final.is_file():
+    finished = Path(job.finished_dir)
+    if final.parent.resolve() != finished.resolve() or not final.is_file():
         return Failed(f"yt-dlp wrote an unexpected file: {final.name}")
-    subtitles = sorted(path.name for path in downloads.glob(f"video__{job.task_id}.*.vtt"))
+    subtitles = sorted(path.name for path in finished.glob(f"video__{job.task_id}.*.vtt"))
     return Finished(
         filename=final.name,
         ext=final.suffix.lstrip("."),

@@ -6,12 +6,14 @@ start-up such tasks are marked `failed` with `error_kind` `file_missing` (and pu
 `completed` when the file is there again, a disk mounted late, say)."""
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
 from offlinetube_api import media
 from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
-from offlinetube_api.store import StoredFile, TaskStore
+from offlinetube_api.ports import StoredFile, TaskStore
+from offlinetube_api.transitions import Completed, Failed, TransitionRefused
 from offlinetube_api.worker.ledger import TaskLedger
 
 logger = logging.getLogger(__name__)
@@ -74,17 +76,16 @@ class ExistingDownloads:
             )
 
     async def _mark_missing(self, stored: StoredFile) -> None:
-        await self._ledger.save(
-            stored.task_id,
-            status=TaskStatus.FAILED,
-            error_kind=ErrorKind.FILE_MISSING,
-            error=(
-                f"The downloaded file {stored.filename} is no longer in the downloads folder; "
-                "post the URL again or retry to download it again"
-            ),
+        missing = Failed(
+            f"The downloaded file {stored.filename} is no longer in the downloads folder; "
+            "post the URL again or retry to download it again",
+            ErrorKind.FILE_MISSING,
         )
+        with contextlib.suppress(TransitionRefused):  # another replica saw it first
+            await self._ledger.apply(stored.task_id, missing)
 
     async def _restore(self, stored: StoredFile) -> None:
-        await self._ledger.save(
-            stored.task_id, status=TaskStatus.COMPLETED, error=None, error_kind=None
-        )
+        task = await self._store.get(stored.task_id)
+        if task is not None:
+            with contextlib.suppress(TransitionRefused):
+                await self._ledger.apply(task.id, Completed.restored(task))

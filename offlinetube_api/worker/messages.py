@@ -13,9 +13,12 @@ class DownloadJob:
     task_id: str
     url: str
     format: str | None
-    downloads_dir: str
+    downloads_dir: str  # the library's folder: free space is checked there, errors name it
     thumbnails_dir: str
     partial_dir: str
+    # Where yt-dlp puts the finished files (its `home` path), inside `partial_dir`: the worker
+    # moves them into `downloads_dir` only once it knows the task is still its own.
+    finished_dir: str
     ffmpeg_path: str | None
     audio_format: AudioFormat | None = None
     subtitle_langs: tuple[str, ...] = ()

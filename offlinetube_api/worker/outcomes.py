@@ -1,72 +1,65 @@
 """What a download's reports and its end do to its task: progress, completion, a failure that
-is final or retried later, or a playlist expanded into one task per video."""
+is final or retried later, or a playlist expanded into one task per video. Every write names
+the attempt it belongs to, so a run that lost its task to another worker changes nothing."""
 
 import asyncio
 import logging
 import signal
-from dataclasses import asdict
 from enum import Enum, auto
 
 from offlinetube_api import library, media
 from offlinetube_api.config import Settings
 from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
-from offlinetube_api.worker.ledger import (
-    PlaylistPlace,
-    TaskLedger,
-    cancelled,
-    fresh_attempt,
-    new_task,
-    now,
-    percent,
-)
-from offlinetube_api.worker.messages import (
+from offlinetube_api.ports import JobQueue, TaskStore
+from offlinetube_api.transitions import (
+    Cancelled,
+    Completed,
+    Described,
+    Expanded,
     Failed,
-    Finished,
-    Metadata,
-    Outcome,
-    PlaylistEntry,
-    PlaylistFound,
-    Progress,
-    Stage,
+    PlaylistPlace,
+    Processing,
+    ProgressMade,
+    Requeued,
+    RequeueReason,
 )
+from offlinetube_api.worker import messages
+from offlinetube_api.worker.ledger import TaskLedger, new_task
+from offlinetube_api.worker.messages import Finished, Outcome, PlaylistEntry, PlaylistFound
 from offlinetube_api.worker.playlists import admit
-from offlinetube_api.worker.waiting import WaitingQueue
 
 logger = logging.getLogger(__name__)
 
 
 class StopReason(Enum):
-    CANCEL = auto()
-    REMOVE = auto()  # the record is about to go: nothing to save, nobody to tell
-    SHUTDOWN = auto()
+    CANCEL = auto()  # a client cancelled or removed it: it ends cancelled
+    SHUTDOWN = auto()  # its worker stops: it goes back to the queue, its partial files kept
 
 
 class OutcomeRecorder:
-    def __init__(self, *, ledger: TaskLedger, waiting: WaitingQueue, settings: Settings) -> None:
+    def __init__(
+        self, *, ledger: TaskLedger, store: TaskStore, queue: JobQueue, settings: Settings
+    ) -> None:
         self._ledger = ledger
-        self._waiting = waiting
+        self._store = store
+        self._queue = queue
         self._settings = settings
 
-    async def record(self, task: Task, report: Progress | Metadata) -> None:
-        if isinstance(report, Metadata):
-            await self._ledger.save(
-                task.id,
-                title=task.title or report.title,
-                duration=report.duration,
-                remote_thumbnail=report.remote_thumbnail,
-            )
-        elif report.stage is Stage.PROCESSING:
-            await self._ledger.save(task.id, status=TaskStatus.PROCESSING, speed=None, eta=None)
+    async def record(
+        self, task: Task, report: messages.Progress | messages.Metadata, *, attempt: int
+    ) -> bool:
+        """False when the task is gone (removed). Raises TransitionRefused when the attempt
+        is no longer the task's."""
+        transition: Described | Processing | ProgressMade
+        if isinstance(report, messages.Metadata):
+            transition = Described(report.title, report.duration, report.remote_thumbnail)
+        elif report.stage is messages.Stage.PROCESSING:
+            transition = Processing()
         else:
-            await self._ledger.save(
-                task.id,
-                status=TaskStatus.DOWNLOADING,
-                downloaded_bytes=report.downloaded_bytes,
-                total_bytes=report.total_bytes,
-                speed=report.speed,
-                eta=report.eta,
-                progress=percent(report.downloaded_bytes, report.total_bytes),
+            transition = ProgressMade(
+                report.downloaded_bytes, report.total_bytes, report.speed, report.eta
             )
+        return await self._ledger.apply(task.id, transition, attempt=attempt) is not None
 
     async def settle(
         self,
@@ -74,101 +67,95 @@ class OutcomeRecorder:
         outcome: Outcome | None,
         stop_reason: StopReason | None,
         exit_code: int | None,
+        *,
+        attempt: int,
     ) -> None:
-        if stop_reason is StopReason.REMOVE:
-            return
+        """`task` as it was when the run began; `attempt` the run's number (its Started)."""
         if isinstance(outcome, Finished):
             # The files are in place: a stop that came after them does not undo the download.
-            await self._complete(task, outcome)
+            await self._complete(task, outcome, attempt)
         elif stop_reason is StopReason.SHUTDOWN:
-            await self._ledger.save(
-                task.id, **fresh_attempt(TaskStatus.QUEUED), attempts=task.attempts
-            )
+            requeued = Requeued(RequeueReason.SHUTDOWN, attempts=task.attempts)
+            await self._ledger.apply(task.id, requeued, attempt=attempt)
+            # The queue keeps the job of a task whose worker stops; nothing to enqueue here.
         elif stop_reason is StopReason.CANCEL:
-            await self._cancel(task.id)
+            await self._cancel(task.id, attempt)
         elif isinstance(outcome, PlaylistFound):
-            await self._expand_playlist(task, outcome)
+            await self._expand_playlist(task, outcome, attempt)
         else:
             failure = outcome or _unexpected_exit(task, exit_code)
-            await self._fail(task, failure)
+            await self._fail(task, failure, attempt)
 
-    async def _cancel(self, task_id: str) -> None:
-        """The process may have moved the video and thumbnail to their final names before it
-        was killed; a cancelled task keeps nothing, so they go before anyone sees it cancelled."""
+    async def _cancel(self, task_id: str, attempt: int) -> None:
+        """The process may have written the thumbnail before it was killed; a cancelled task
+        keeps nothing, so it goes before anyone sees the task cancelled."""
         await asyncio.to_thread(
             media.remove_task_files,
             self._settings.downloads_dir,
             self._settings.thumbnails_dir,
             task_id,
         )
-        await self._ledger.save(task_id, **cancelled())
+        await self._ledger.apply(task_id, Cancelled(), attempt=attempt)
 
-    async def _complete(self, task: Task, finished: Finished) -> None:
+    async def _complete(self, task: Task, finished: Finished, attempt: int) -> None:
         thumbnail = await asyncio.to_thread(
             media.local_thumbnail_name, self._settings.thumbnails_dir, task.id
         )
-        completed = await self._ledger.save(
+        completed = await self._ledger.apply(
             task.id,
-            status=TaskStatus.COMPLETED,
-            progress=100.0,
-            filename=finished.filename,
-            ext=finished.ext,
-            filesize=finished.filesize,
-            downloaded_bytes=finished.filesize,
-            total_bytes=finished.filesize,
-            thumbnail_file=thumbnail,
-            subtitle_files=finished.subtitle_files,
-            # Those from before this run (a playlist's refused videos) stay, each said once.
-            warnings=tuple(dict.fromkeys(task.warnings + finished.warnings)),
-            transcoded=finished.transcoded,
-            speed=None,
-            eta=None,
-            error=None,
-            error_kind=None,
-            finished_at=now(),
-            **({"duration": finished.duration} if finished.duration else {}),
+            Completed(
+                filename=finished.filename,
+                ext=finished.ext,
+                filesize=finished.filesize,
+                thumbnail_file=thumbnail,
+                subtitle_files=finished.subtitle_files,
+                warnings=finished.warnings,
+                transcoded=finished.transcoded,
+                duration=finished.duration,
+            ),
+            attempt=attempt,
         )
         if completed is not None:
             await asyncio.to_thread(library.write_sidecar, self._settings.downloads_dir, completed)
 
-    async def _fail(self, task: Task, failure: Failed) -> None:
-        tries = task.attempts + 1
-        retry = failure.kind.is_transient and tries <= self._settings.max_retries
-        await self._ledger.save(
-            task.id,
-            status=TaskStatus.QUEUED if retry else TaskStatus.FAILED,
-            error=failure.error,
-            error_kind=failure.kind,
-            speed=None,
-            eta=None,
-            finished_at=None if retry else now(),
-        )
-        if retry:
-            delay = self._settings.retry_backoff_seconds * 2 ** (tries - 1)
-            logger.info("task %s: %s; retry %d in %.1f s", task.id, failure.kind, tries, delay)
-            self._waiting.put_later(task.id, delay)
+    async def _fail(
+        self,
+        task: Task,
+        failure: messages.Failed,
+        attempt: int,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        retry = failure.kind.is_transient and attempt <= self._settings.max_retries
+        if not retry:
+            failed = Failed(failure.error, failure.kind, warnings=warnings)
+            await self._ledger.apply(task.id, failed, attempt=attempt)
+            return
+        requeued = Requeued(RequeueReason.RETRY, error=failure.error, error_kind=failure.kind)
+        if await self._ledger.apply(task.id, requeued, attempt=attempt) is None:
+            return
+        delay = self._settings.retry_backoff_seconds * 2 ** (attempt - 1)
+        logger.info("task %s: %s; retry %d in %.1f s", task.id, failure.kind, attempt, delay)
+        await self._queue.enqueue(task.id, delay_s=delay)
 
-    async def _expand_playlist(self, task: Task, playlist: PlaylistFound) -> None:
+    async def _expand_playlist(self, task: Task, playlist: PlaylistFound, attempt: int) -> None:
         """The task becomes the playlist's first video; each other video the queue has room
         for gets a task of its own. All of them keep the posted URL as `source_url`."""
-        admission = admit(
-            playlist.entries, waiting=len(self._waiting), max_queued=self._settings.max_queued
-        )
-        warnings = task.warnings + admission.warnings
+        waiting = await self._store.count([TaskStatus.QUEUED])
+        admission = admit(playlist.entries, waiting=waiting, max_queued=self._settings.max_queued)
         if not admission.entries:
-            await self._ledger.save(task.id, warnings=warnings)
-            await self._fail(task, Failed("The playlist has no videos", ErrorKind.NOT_FOUND))
+            failure = messages.Failed("The playlist has no videos", ErrorKind.NOT_FOUND)
+            await self._fail(task, failure, attempt, warnings=admission.warnings)
             return
         first, *others = admission.entries
-        await self._ledger.save(
-            task.id,
-            **fresh_attempt(TaskStatus.QUEUED),
-            **asdict(_place(task, first, index=1)),
+        expanded = Expanded(
             url=first.url,
-            title=task.title or first.title,
-            warnings=warnings,
+            title=first.title,
+            place=_place(task, first, index=1),
+            warnings=admission.warnings,
         )
-        self._waiting.put(task.id)
+        if await self._ledger.apply(task.id, expanded, attempt=attempt) is None:
+            return
+        await self._queue.enqueue(task.id)
         for index, entry in enumerate(others, start=2):
             order = DownloadOrder(
                 url=entry.url,
@@ -179,7 +166,7 @@ class OutcomeRecorder:
             )
             entry_task = new_task(order, place=_place(task, entry, index=index))
             await self._ledger.add(entry_task)
-            self._waiting.put(entry_task.id)
+            await self._queue.enqueue(entry_task.id)
 
 
 def _place(posted: Task, entry: PlaylistEntry, *, index: int) -> PlaylistPlace:
@@ -191,17 +178,17 @@ def _place(posted: Task, entry: PlaylistEntry, *, index: int) -> PlaylistPlace:
     )
 
 
-def _unexpected_exit(task: Task, exit_code: int | None) -> Failed:
+def _unexpected_exit(task: Task, exit_code: int | None) -> messages.Failed:
     """The download process ended without saying how. Killed by a signal (the kernel's
     out-of-memory killer, a kill from outside) is worth another try; anything else is not."""
     if exit_code is None or exit_code >= 0:
-        return Failed(f"download process exited unexpectedly (exit code {exit_code})")
+        return messages.Failed(f"download process exited unexpectedly (exit code {exit_code})")
     try:
         name = signal.Signals(-exit_code).name
     except ValueError:
         name = f"signal {-exit_code}"
     logger.warning("task %s: its download process was killed by %s", task.id, name)
-    return Failed(
+    return messages.Failed(
         f"The download process was killed by {name} (out of memory, or stopped from outside)",
         ErrorKind.KILLED,
     )
@@ -217,10 +204,10 @@ def _worth_continuing(kind: ErrorKind | None) -> bool:
 def keeps_partial_files(outcome: Outcome | None, stop_reason: StopReason | None) -> bool:
     """Whether a run's partial files stay for the next attempt to continue: after a shutdown,
     a process that died without a word, or a failure worth continuing, yes; once the task is
-    done, cancelled or removed, no."""
+    done or cancelled, no."""
     if stop_reason is not None:
         return stop_reason is StopReason.SHUTDOWN
-    if isinstance(outcome, Failed):
+    if isinstance(outcome, messages.Failed):
         return _worth_continuing(outcome.kind)
     return outcome is None
 

@@ -14,16 +14,12 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from offlinetube_api.ports import ProcessGroup
+
 logger = logging.getLogger(__name__)
 
 _POLL_S = 0.02
 _GONE_STATES = ("Z", "X")  # a zombie or a dead process writes nothing
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessGroup:
-    pgid: int
-    started: int  # when the leader started, in clock ticks after boot (/proc/<pid>/stat)
 
 
 @dataclass(frozen=True, slots=True)

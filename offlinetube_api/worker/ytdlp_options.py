@@ -100,7 +100,7 @@ def build_options(
         **media,
         **subtitles,
         "postprocessors": postprocessors,
-        "paths": {"home": job.downloads_dir, "temp": job.partial_dir},
+        "paths": {"home": job.finished_dir, "temp": job.partial_dir},
         "outtmpl": {"default": f"video__{job.task_id}.%(ext)s"},
         # The thumbnail is fetched and checked by worker/thumbnails.py, not by yt-dlp.
         "ffmpeg_location": job.ffmpeg_path,

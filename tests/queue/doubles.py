@@ -24,8 +24,8 @@ from offlinetube_api.transitions import (
     Transition,
     TransitionRefused,
 )
-from offlinetube_api.worker.manager import RunningDownload
 from offlinetube_api.worker.outcomes import StopReason
+from offlinetube_api.worker.runner import RunningDownload
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue_test_runs (

@@ -10,7 +10,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
 from offlinetube_api.api.auth import RevocationDep
-from offlinetube_api.api.deps import EventsDep, EventStreamLimitDep, StoreDep, TaskDep
+from offlinetube_api.api.deps import EventMessagesDep, EventsDep, EventStreamLimitDep, TaskDep
 from offlinetube_api.api.event_stream_limit import client_address
 from offlinetube_api.schemas import ErrorMessage
 
@@ -130,16 +130,17 @@ async def task_events(
     request: Request,
     task: TaskDep,
     events: EventsDep,
+    messages: EventMessagesDep,
     resume_from: LastEventIdDep,
     limit: EventStreamLimitDep,
     revocation: RevocationDep,
 ) -> Response:
-    if events.nothing_left(task, resume_from):
+    if await events.nothing_left(task, resume_from):
         # 204 is what tells a browser EventSource to stop reconnecting.
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     release = limit.open(client_address(request))  # last: nothing can fail after it
     shutdown = anyio.Event()
-    stream = events.task_stream(task, resume_from, shutdown)
+    stream = messages.stream(events.task_stream(task, resume_from, shutdown))
     return CountedEventStream(stream, shutdown=shutdown, release=release, revocation=revocation)
 
 
@@ -155,13 +156,13 @@ async def task_events(
 )
 async def all_events(
     request: Request,
-    store: StoreDep,
     events: EventsDep,
+    messages: EventMessagesDep,
     resume_from: LastEventIdDep,
     limit: EventStreamLimitDep,
     revocation: RevocationDep,
 ) -> EventSourceResponse:
     release = limit.open(client_address(request))  # last: nothing can fail after it
     shutdown = anyio.Event()
-    stream = events.all_tasks_stream(store, resume_from, shutdown)
+    stream = messages.stream(events.all_tasks_stream(resume_from, shutdown))
     return CountedEventStream(stream, shutdown=shutdown, release=release, revocation=revocation)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from offlinetube_api import __version__
 from offlinetube_api.api.deps import DownloadsDep, FfmpegDep, SettingsDep, StoreDep
-from offlinetube_api.schemas import DatabaseHealth, FfmpegInfo, Health
+from offlinetube_api.schemas import DatabaseHealth, FfmpegInfo, Health, QueueInfo
 
 router = APIRouter(prefix="/api", tags=["health"])
 
@@ -33,6 +33,6 @@ async def health(
         version=__version__,
         yt_dlp_version=_ytdlp_version(),
         ffmpeg=FfmpegInfo(path=ffmpeg.path, source=ffmpeg.source, version=ffmpeg.version),
-        queue=downloads.queue_info(),
+        queue=QueueInfo.from_figures(await downloads.queue_figures()),
         disk_free_bytes=shutil.disk_usage(settings.downloads_dir).free,
     )

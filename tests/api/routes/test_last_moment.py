@@ -1,5 +1,6 @@
-"""Requests that arrive at the worst moment: a cancel between the final move of the files and
-the task's completion, two removals of the same task at once."""
+"""Requests that arrive at the worst moment: a cancel while a download's finished files wait to
+be moved into the library, just before the task's completion; two removals of the same task at
+once."""
 
 import contextlib
 import json
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from offlinetube_api.ffmpeg import locate_ffmpeg
+from offlinetube_api.media import finished_dir
 from tests.fixtures.service import RunningService, wait_until
 from tests.fixtures.site import FixtureSite
 
@@ -19,9 +21,10 @@ SLOW_PROBE_S = 3
 
 @pytest.fixture
 def slow_final_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An ffmpeg on PATH that takes SLOW_PROBE_S to look at a video at its final name, what a
-    download process does last, after moving its files there (reading the duration): that
-    widens the window between the move and the task's completion from ~0.1 s to seconds."""
+    """An ffmpeg on PATH that takes SLOW_PROBE_S to look at a finished video, what a download
+    process does last (reading the duration), after yt-dlp put the files in the task's finished
+    folder and before the worker moves them into the library: that widens the window before the
+    task's completion from ~0.1 s to seconds."""
     real = locate_ffmpeg().path
     assert real, "the tests need ffmpeg"
     folder = tmp_path / "slow-bin"
@@ -30,7 +33,7 @@ def slow_final_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wrapper.write_text(
         "#!/bin/sh\n"
         "for last; do :; done\n"  # the file ffmpeg is asked about comes last
-        f'case "$last" in */downloads/video__*) sleep {SLOW_PROBE_S} ;; esac\n'
+        f'case "$last" in */finished/video__*) sleep {SLOW_PROBE_S} ;; esac\n'
         f'exec {real} "$@"\n'
     )
     wrapper.chmod(0o755)
@@ -45,7 +48,9 @@ def task_files(service: RunningService, task_id: str) -> list[str]:
 
 
 def final_video_in_place(service: RunningService, task_id: str) -> bool:
-    return (Path(service.settings.downloads_dir) / f"video__{task_id}.mp4").exists()
+    """The finished video waits in the task's folder for the worker to move it."""
+    downloads = Path(service.settings.downloads_dir)
+    return (finished_dir(downloads, task_id) / f"video__{task_id}.mp4").exists()
 
 
 def assert_cancel_left_one_consistent_end(
@@ -66,7 +71,7 @@ def assert_cancel_left_one_consistent_end(
     return str(task["status"])
 
 
-def test_cancel_after_files_moved_before_completion_leaves_nothing(
+def test_cancel_while_finished_files_wait_for_the_move_leaves_nothing(
     slow_final_step: None, service: RunningService, site: FixtureSite
 ) -> None:
     assert service.client.get("/api/health").json()["ffmpeg"]["path"].endswith("slow-bin/ffmpeg")
@@ -74,9 +79,11 @@ def test_cancel_after_files_moved_before_completion_leaves_nothing(
         f"/html5?video={site.url('/media/clip.mp4')}&lang=en&subs={site.url('/media/subs.en.vtt')}"
     )
     task_id = service.download(url, subtitles=["en"])["id"]
-    wait_until(lambda: final_video_in_place(service, task_id), what="the final move")
+    wait_until(lambda: final_video_in_place(service, task_id), what="the finished files")
     assert service.task(task_id)["status"] != "completed"
-    assert f"video__{task_id}.en.vtt" in task_files(service, task_id)
+    finished = finished_dir(Path(service.settings.downloads_dir), task_id)
+    assert (finished / f"video__{task_id}.en.vtt").exists()
+    assert task_files(service, task_id) == []  # nothing in the library yet
 
     response = service.client.post(f"/api/downloads/{task_id}/cancel")
 
@@ -88,7 +95,7 @@ def test_cancel_after_files_moved_before_completion_leaves_nothing(
     assert service.task(task_id)["status"] == "cancelled"
 
 
-def test_playlist_cancel_after_files_moved_leaves_nothing(
+def test_playlist_cancel_while_finished_files_wait_leaves_nothing(
     slow_final_step: None, service: RunningService, site: FixtureSite
 ) -> None:
     clips = [site.url("/media/clip.mp4"), site.url("/media/clip.mp4?copy=2")]
@@ -104,7 +111,7 @@ def test_playlist_cancel_after_files_moved_leaves_nothing(
     ids = [task["id"] for task in listing.json()]
     wait_until(
         lambda: all(final_video_in_place(service, task_id) for task_id in ids),
-        what="both final moves",
+        what="both finished files",
     )
 
     response = service.client.post(f"/api/playlists/{first['id']}/cancel")
@@ -125,7 +132,8 @@ def test_cancel_racing_completion_ends_completed_or_cancelled_never_both(
     for _ in range(8):
         task_id = service.download(url)["id"]
         wait_until(
-            lambda task_id=task_id: final_video_in_place(service, task_id), what="the final move"
+            lambda task_id=task_id: final_video_in_place(service, task_id),
+            what="the finished files",
         )
         response = service.client.post(f"/api/downloads/{task_id}/cancel")
         ends.append(assert_cancel_left_one_consistent_end(service, task_id, response))

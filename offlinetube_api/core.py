@@ -1,0 +1,103 @@
+"""The core of one process, by mode: the store, the event bus and feed, the job queue and the
+download service the API uses, and (where this process runs downloads) the runner.
+
+Embedded (no `OFFLINETUBE_DATABASE_URL`): SQLite, the in-process bus and queue; this process
+runs every download. Distributed: PostgreSQL, LISTEN/NOTIFY, procrastinate; this process runs
+`slots` downloads as one worker among others (0: an API-only replica)."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from offlinetube_api.config import Settings
+from offlinetube_api.download_service import DownloadService
+from offlinetube_api.event_bus import InProcessEventBus
+from offlinetube_api.events import EventFeed
+from offlinetube_api.ffmpeg import FfmpegBinary
+from offlinetube_api.ports import EventBus, TaskStore
+from offlinetube_api.queue.embedded import EmbeddedQueue
+from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.webhooks import WebhookNotifier
+from offlinetube_api.worker.ledger import TaskLedger
+from offlinetube_api.worker.outcomes import OutcomeRecorder
+from offlinetube_api.worker.recovery import requeue_interrupted, sweep_partial_files
+from offlinetube_api.worker.runner import TaskRunner
+
+if TYPE_CHECKING:  # distributed mode's modules load only in distributed mode
+    from offlinetube_api.queue.worker import ProcrastinateWorker
+
+logger = logging.getLogger(__name__)
+
+# How often the embedded service drops task events beyond the retention settings.
+PRUNE_EVERY_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    store: TaskStore
+    events: EventFeed
+    downloads: DownloadService
+    # Distributed mode, where this process runs downloads: its procrastinate worker.
+    worker: "ProcrastinateWorker | None" = None
+
+
+async def prune_events(store: TaskStore, settings: Settings) -> int:
+    """Drops events beyond `OFFLINETUBE_EVENT_RETENTION` and `..._EVENT_RETENTION_DAYS`."""
+    max_age = timedelta(days=settings.event_retention_days)
+    return await store.prune_events(keep=settings.event_retention, max_age=max_age)
+
+
+async def _prune_periodically(store: TaskStore, settings: Settings) -> None:
+    while True:
+        await asyncio.sleep(PRUNE_EVERY_S)
+        try:
+            await prune_events(store, settings)
+        except Exception:  # a failing database is reported by the health route
+            logger.warning("could not prune task events", exc_info=True)
+
+
+@asynccontextmanager
+async def embedded_core(
+    settings: Settings, *, ffmpeg: FfmpegBinary, notifier: WebhookNotifier | None
+) -> AsyncIterator[Core]:
+    """SQLite and the in-process queue; recovers what the previous run left behind."""
+    bus: EventBus = InProcessEventBus()
+    store = SqliteTaskStore(settings.database_path, announce=bus.announce)
+    await store.open()
+    await bus.start()
+    ledger = TaskLedger(store=store, notifier=notifier)
+    queue = EmbeddedQueue(
+        store=store,
+        ledger=ledger,
+        slots=settings.max_concurrent_downloads,
+        shutdown_timeout_s=settings.shutdown_timeout / 2,
+    )
+    downloads = DownloadService(store=store, ledger=ledger, queue=queue, settings=settings)
+    outcomes = OutcomeRecorder(ledger=ledger, store=store, queue=queue, settings=settings)
+    runner = TaskRunner(
+        store=store, ledger=ledger, outcomes=outcomes, settings=settings, ffmpeg=ffmpeg
+    )
+    events = EventFeed(store=store, bus=bus)
+    pruner: asyncio.Task[None] | None = None
+    try:
+        await events.start()
+        await downloads.existing.check_files()
+        await requeue_interrupted(store, ledger)
+        await sweep_partial_files(store, settings)
+        await queue.start(runner)
+        pruner = asyncio.create_task(_prune_periodically(store, settings), name="event-pruner")
+        yield Core(store=store, events=events, downloads=downloads)
+    finally:
+        if pruner:
+            pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruner
+        await queue.close()
+        await events.close()
+        await bus.close()
+        await store.close()

@@ -1,0 +1,99 @@
+"""The core of a process in distributed mode: PostgreSQL, LISTEN/NOTIFY and procrastinate.
+Imported only when `OFFLINETUBE_DATABASE_URL` is set, so embedded mode never loads psycopg or
+procrastinate."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from offlinetube_api import media
+from offlinetube_api.config import Settings
+from offlinetube_api.core import Core
+from offlinetube_api.download_service import DownloadService
+from offlinetube_api.event_bus import PostgresEventBus
+from offlinetube_api.events import EventFeed
+from offlinetube_api.ffmpeg import FfmpegBinary
+from offlinetube_api.queue.procrastinate_queue import ProcrastinateQueue
+from offlinetube_api.queue.worker import ProcrastinateWorker
+from offlinetube_api.store.postgres import PostgresTaskStore
+from offlinetube_api.transitions import Cancelled, Requeued, RequeueReason
+from offlinetube_api.webhooks import WebhookNotifier
+from offlinetube_api.worker.ledger import TaskLedger
+from offlinetube_api.worker.outcomes import OutcomeRecorder
+from offlinetube_api.worker.runner import TaskRunner
+
+logger = logging.getLogger(__name__)
+
+
+class LostRuns:
+    """What becomes of a task whose run was lost (its worker died, or did not stop in time):
+    queued again, or cancelled when a cancel had been asked of the lost run. Raises
+    TransitionRefused when the task is no longer running."""
+
+    def __init__(self, *, ledger: TaskLedger, settings: Settings) -> None:
+        self._ledger = ledger
+        self._settings = settings
+
+    async def __call__(self, task_id: str, *, cancel_requested: bool) -> None:
+        if not cancel_requested:
+            await self._ledger.apply(task_id, Requeued(RequeueReason.INTERRUPTED))
+            logger.warning("task %s lost its worker; it is queued again", task_id)
+            return
+        await asyncio.to_thread(
+            media.remove_task_files,
+            self._settings.downloads_dir,
+            self._settings.thumbnails_dir,
+            task_id,
+        )
+        await self._ledger.apply(task_id, Cancelled())
+
+
+@asynccontextmanager
+async def distributed_core(
+    settings: Settings,
+    *,
+    ffmpeg: FfmpegBinary,
+    notifier: WebhookNotifier | None,
+    slots: int,
+) -> AsyncIterator[Core]:
+    """PostgreSQL, LISTEN/NOTIFY and procrastinate. `slots` download slots run in this
+    process as one worker among others; 0 makes an API-only replica. Nothing here recovers
+    other hosts' work at start-up: a lost worker's tasks are found through its heartbeats."""
+    assert settings.database_url is not None
+    url = settings.database_url.get_secret_value()
+    bus = PostgresEventBus(url)
+    store = PostgresTaskStore(url)
+    await store.open()
+    ledger = TaskLedger(store=store, notifier=notifier)
+    queue = ProcrastinateQueue(database_url=url, store=store)
+    downloads = DownloadService(store=store, ledger=ledger, queue=queue, settings=settings)
+    events = EventFeed(store=store, bus=bus)
+    worker: ProcrastinateWorker | None = None
+    try:
+        await bus.start()
+        await queue.start()
+        await events.start()
+        await downloads.existing.check_files()
+        if slots:
+            outcomes = OutcomeRecorder(ledger=ledger, store=store, queue=queue, settings=settings)
+            runner = TaskRunner(
+                store=store, ledger=ledger, outcomes=outcomes, settings=settings, ffmpeg=ffmpeg
+            )
+            worker = ProcrastinateWorker(
+                queue=queue,
+                store=store,
+                runner=runner,
+                on_interrupted=LostRuns(ledger=ledger, settings=settings),
+                concurrency=slots,
+                settings=settings,
+            )
+            await worker.start()
+        yield Core(store=store, events=events, downloads=downloads, worker=worker)
+    finally:
+        if worker:
+            await worker.close()
+        await queue.close()
+        await events.close()
+        await bus.close()
+        await store.close()

@@ -1,0 +1,170 @@
+"""TaskRunner: one queued task's download, from the moment a worker takes it until its task is
+settled. The same in both modes; the queue decides where and when it runs (in-process in
+embedded mode, a procrastinate job on any worker host in distributed mode)."""
+
+import asyncio
+import logging
+
+from offlinetube_api import media
+from offlinetube_api.config import Settings, TranscodeMode
+from offlinetube_api.ffmpeg import FfmpegBinary
+from offlinetube_api.models import Task, TaskStatus
+from offlinetube_api.ports import TaskStore
+from offlinetube_api.transitions import Started, TransitionRefused
+from offlinetube_api.worker import process_groups
+from offlinetube_api.worker.ledger import TaskLedger
+from offlinetube_api.worker.messages import DownloadJob, Failed, Finished, Outcome, PlaylistFound
+from offlinetube_api.worker.outcomes import OutcomeRecorder, StopReason, keeps_partial_files
+from offlinetube_api.worker.process import DownloadProcess
+
+logger = logging.getLogger(__name__)
+
+
+class RunningDownload:
+    """A task a worker has taken off the queue, from that moment until it is settled."""
+
+    def __init__(self) -> None:
+        self.process: DownloadProcess | None = None
+        self.stop_reason: StopReason | None = None
+        self.done = asyncio.Event()
+
+    def stop(self, reason: StopReason) -> None:
+        """Kills the download process group at once, if one runs; the run then settles the
+        task by `reason` (the first reason given wins)."""
+        self.stop_reason = self.stop_reason or reason
+        if self.process:
+            self.process.kill()
+
+
+class TaskRunner:
+    def __init__(
+        self,
+        *,
+        store: TaskStore,
+        ledger: TaskLedger,
+        outcomes: OutcomeRecorder,
+        settings: Settings,
+        ffmpeg: FfmpegBinary,
+    ) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._outcomes = outcomes
+        self._settings = settings
+        self._ffmpeg = ffmpeg
+
+    async def run(self, task_id: str, running: RunningDownload) -> None:
+        """Downloads the task if it is still queued; returns once it is settled. A task that
+        another worker started first (TransitionRefused at `started`) is left to it."""
+        task = await self._store.get(task_id)
+        if task is None or task.status is not TaskStatus.QUEUED:
+            return
+        attempt = task.attempts + 1
+        try:
+            await self._ledger.apply(task_id, Started(attempt))
+        except TransitionRefused:
+            logger.info("task %s was started elsewhere; this run leaves it", task_id)
+            return
+        process = running.process = DownloadProcess(self._job(task))
+        outcome: Outcome | None = None
+        lost = False
+        try:
+            if running.stop_reason is None:
+                await process.start()
+                await self._remember_group(task_id, process)
+                if running.stop_reason is not None:
+                    process.kill()  # stopped while it was starting
+                async for report in process.reports():
+                    if isinstance(report, Finished | Failed | PlaylistFound):
+                        outcome = report
+                    elif not await self._outcomes.record(task, report, attempt=attempt):
+                        running.stop(StopReason.CANCEL)  # removed: the removal kills it too
+        except TransitionRefused:
+            # The task moved on without this run (requeued as interrupted, then started by
+            # another worker): this run must write nothing more.
+            lost = True
+            logger.warning("task %s: attempt %d lost its task; stopping it", task_id, attempt)
+        finally:
+            process.kill()
+            exit_code = await process.wait()
+            if isinstance(outcome, Finished) and not lost:
+                lost = not await self._publish(task.id, outcome, attempt)
+            if lost:
+                await self._forget(task.id)
+            else:
+                await self._settle(task, running, outcome, exit_code, attempt)
+
+    async def _forget(self, task_id: str) -> None:
+        """What a run that lost its task leaves goes: its partial files, and everything of a
+        task that was removed meanwhile (its thumbnail may have been written after the
+        removal deleted the task's files)."""
+        downloads, thumbnails = self._settings.downloads_dir, self._settings.thumbnails_dir
+        if await self._store.get(task_id) is None:
+            await asyncio.to_thread(media.remove_task_files, downloads, thumbnails, task_id)
+        else:
+            await asyncio.to_thread(media.remove_partial_files, downloads, task_id)
+
+    async def _publish(self, task_id: str, finished: Finished, attempt: int) -> bool:
+        """The fence before the final rename: the finished files go into the library only
+        while this run's attempt is still the task's current one and the task is running. A
+        worker cut off from the database long enough for its task to be given to another
+        (see queue/worker.py) finds out here and leaves the library alone."""
+        current = await self._store.get(task_id)
+        if current is None or current.attempts != attempt or not current.status.is_active:
+            logger.warning(
+                "task %s: attempt %d is no longer current; its files go", task_id, attempt
+            )
+            return False
+        names = (finished.filename, *finished.subtitle_files)
+        await asyncio.to_thread(
+            media.move_finished_files, self._settings.downloads_dir, task_id, names
+        )
+        return True
+
+    async def _settle(
+        self,
+        task: Task,
+        running: RunningDownload,
+        outcome: Outcome | None,
+        exit_code: int | None,
+        attempt: int,
+    ) -> None:
+        if not keeps_partial_files(outcome, running.stop_reason):
+            await asyncio.to_thread(
+                media.remove_partial_files, self._settings.downloads_dir, task.id
+            )
+        try:
+            await self._outcomes.settle(
+                task, outcome, running.stop_reason, exit_code, attempt=attempt
+            )
+        except TransitionRefused as refused:
+            logger.warning("task %s: its run ended, but %s", task.id, refused)
+
+    def _job(self, task: Task) -> DownloadJob:
+        downloads = self._settings.downloads_dir.resolve()
+        return DownloadJob(
+            task_id=task.id,
+            url=task.url,
+            format=task.format,
+            downloads_dir=str(downloads),
+            thumbnails_dir=str(self._settings.thumbnails_dir.resolve()),
+            partial_dir=str(media.partial_dir(downloads, task.id)),
+            finished_dir=str(media.finished_dir(downloads, task.id)),
+            ffmpeg_path=self._ffmpeg.path,
+            audio_format=task.audio_format,
+            subtitle_langs=task.subtitle_langs,
+            min_free_bytes=self._settings.min_free_bytes,
+            playlist_limit=None if task.playlist_id else self._settings.playlist_limit,
+            page_item=task.page_item,
+            allow_private_urls=self._settings.allow_private_urls,
+            transcode_unplayable=self._settings.transcode is TranscodeMode.AUTO,
+            allowed_networks=tuple(map(str, self._settings.allow_private_networks)),
+            max_filesize=self._settings.max_filesize,
+        )
+
+    async def _remember_group(self, task_id: str, process: DownloadProcess) -> None:
+        """Saved for the next start (see worker/recovery.py); bookkeeping nobody watches."""
+        group = (
+            await asyncio.to_thread(process_groups.group_of, process.pid) if process.pid else None
+        )
+        if group:
+            await self._store.note_process(task_id, group)
