@@ -24,6 +24,15 @@ from offlinetube_api.worker.outcomes import OutcomeRecorder
 from offlinetube_api.worker.runner import TaskRunner
 
 logger = logging.getLogger(__name__)
+# procrastinate logs every job it starts and ends at INFO, periodic upkeep included (every few
+# seconds): at the service's INFO that would drown what matters. Shown at DEBUG only.
+_CHATTY_LOGGERS = ("procrastinate",)
+
+
+def _quiet_queue_logs() -> None:
+    if not logger.isEnabledFor(logging.DEBUG):
+        for name in _CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class LostRuns:
@@ -61,6 +70,7 @@ async def distributed_core(
     process as one worker among others; 0 makes an API-only replica. Nothing here recovers
     other hosts' work at start-up: a lost worker's tasks are found through its heartbeats."""
     assert settings.database_url is not None
+    _quiet_queue_logs()
     url = settings.database_url.get_secret_value()
     bus = PostgresEventBus(url)
     store = PostgresTaskStore(url)
