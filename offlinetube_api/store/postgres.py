@@ -154,7 +154,7 @@ class PostgresTaskStore:
         # fails with StoreUnavailable: a 503 rather than a request that hangs.
         self._connection_timeout_s = connection_timeout_s
         self._pool: AsyncConnectionPool[Connection] | None = None
-        self._failure: str | None = None  # until a call succeeds again
+        self._failure: str | None = None  # until a write succeeds again
 
     @property
     def failure(self) -> str | None:
@@ -172,6 +172,11 @@ class PostgresTaskStore:
         except psycopg.OperationalError as exc:
             self._failure = _one_line(exc)
             raise StoreUnavailable(self._failure) from exc
+        return result
+
+    async def _write(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """Like _run; its success also ends a `failure` (a full disk refuses writes only)."""
+        result = await self._run(work)
         self._failure = None
         return result
 
@@ -196,7 +201,7 @@ class PostgresTaskStore:
         )
         await self._pool.open()
         try:
-            applied = await self._run(migrate_postgresql)
+            applied = await self._write(migrate_postgresql)
         except BaseException:
             await self.close()  # else the pool goes on trying to connect
             raise
@@ -218,19 +223,19 @@ class PostgresTaskStore:
                 await connection.execute(_INSERT_TASK, task_values(task, Dialect.POSTGRESQL))
                 await _save_event(connection, task.id, first, task)
 
-        await self._run(insert)
+        await self._write(insert)
 
     async def apply(
         self, task_id: str, transition: Transition, *, attempt: int | None = None
     ) -> Task | None:
         """See ports.TaskStore.apply; `attempt` is compared with `attempts` before the
         change."""
-        return await self._run(lambda db: _apply(db, task_id, transition, attempt))
+        return await self._write(lambda db: _apply(db, task_id, transition, attempt))
 
     async def note_process(self, task_id: str, group: ProcessGroup | None) -> None:
         pgid, started = group if group else (None, None)
         query = "UPDATE tasks SET process_group = %s, process_started = %s WHERE id = %s"
-        await self._run(lambda db: db.execute(query, (pgid, started, task_id)))
+        await self._write(lambda db: db.execute(query, (pgid, started, task_id)))
 
     async def remove(self, task_id: str) -> bool:
         async def delete(connection: Connection) -> bool:
@@ -245,7 +250,7 @@ class PostgresTaskStore:
                 await _save_event(connection, task_id, TransitionName.REMOVED, None)
                 return True
 
-        return await self._run(delete)
+        return await self._write(delete)
 
     async def get(self, task_id: str) -> Task | None:
         query = "SELECT * FROM tasks WHERE id = %s"
@@ -350,4 +355,4 @@ class PostgresTaskStore:
         async def prune(connection: Connection) -> int:
             return (await connection.execute(_PRUNE, (cutoff, keep))).rowcount
 
-        return await self._run(prune)
+        return await self._write(prune)

@@ -216,3 +216,32 @@ def test_event_bounds_count_ids_of_rolled_back_writers(postgres_url: str) -> Non
         await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_failure_is_reported_until_a_write_succeeds(postgres_url: str) -> None:
+    """Every connection busy past the wait: StoreUnavailable, and `failure` says so until the
+    next successful write (a read alone does not prove the database takes writes again)."""
+
+    async def scenario() -> None:
+        store = PostgresTaskStore(postgres_url, max_connections=1, connection_timeout_s=0.3)
+        await store.open()
+        acquired, release = asyncio.Event(), asyncio.Event()
+
+        async def hold(_: object) -> None:
+            acquired.set()
+            await release.wait()
+
+        holder = asyncio.create_task(store.run(hold))
+        await acquired.wait()
+        with pytest.raises(StoreUnavailable):
+            await store.get(_task(1).id)
+        assert store.failure and "connection" in store.failure
+        release.set()
+        await holder
+        assert await store.get(_task(1).id) is None
+        assert store.failure is not None
+        await store.add(_task(1))
+        assert store.failure is None
+        await store.close()
+
+    asyncio.run(scenario())
