@@ -1,7 +1,8 @@
 """What a run found, and how it is written into RESULTS.md."""
 
 import math
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 
@@ -17,6 +18,7 @@ class Figure:
     target: str
     met: bool | None
     note: str = ""
+    load: float | None = None  # the machine's 1-minute load average when it was taken
 
     @property
     def verdict(self) -> str:
@@ -36,6 +38,10 @@ class Report:
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def add(self, figure: Figure, *details: str) -> None:
+        """Records `figure` with the load average of now, just after its measurement: on a
+        shared machine the absolute figures are only as good as that load."""
+        if figure.load is None:
+            figure = replace(figure, load=os.getloadavg()[0])
         self.figures.append(figure)
         self.details.setdefault(figure.number, []).extend(details)
 
@@ -61,15 +67,19 @@ def mib(count: float) -> str:
     return f"{count / 1024**2:.1f} MiB"
 
 
+def _load_text(load: float | None) -> str:
+    return "n/a" if load is None else f"{load:.1f}"
+
+
 def _table(report: Report) -> list[str]:
     lines = [
-        "| # | Figure | Service | Reference | Ratio | Target | Verdict |",
-        "|---|---|---|---|---|---|---|",
+        "| # | Figure | Service | Reference | Ratio | Target | Verdict | Load |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for f in sorted(report.figures, key=lambda f: f.number):
         lines.append(
             f"| {f.number} | {f.name} | {f.service} | {f.reference} | {ratio_text(f.ratio)} "
-            f"| {f.target} | {f.verdict} |"
+            f"| {f.target} | {f.verdict} | {_load_text(f.load)} |"
         )
     return lines
 

@@ -120,13 +120,15 @@ class NginxServer:
 
 class ApiService:
     """`python -m offlinetube_api` with its folders under `root`; access log off (level
-    warning), as nginx's is."""
+    warning), as nginx's is. `media_root`: where the downloads and thumbnails folders are, when
+    several processes share them (distributed mode); `root` by default. Settings are
+    `OFFLINETUBE_<NAME>` variables (`database_url="postgresql://..."`: distributed mode)."""
 
-    def __init__(self, root: Path, **settings: str) -> None:
+    def __init__(self, root: Path, *, media_root: Path | None = None, **settings: str) -> None:
         self.root = root
         self.port = free_port()
-        self.downloads_dir = root / "downloads"
-        self.thumbnails_dir = root / "thumbnails"
+        self.downloads_dir = (media_root or root) / "downloads"
+        self.thumbnails_dir = (media_root or root) / "thumbnails"
         self.data_dir = root / "data"
         self.env = {
             **os.environ,

@@ -33,6 +33,11 @@ class BenchConfig:
     range_connections: int = 4
     event_tasks: int = 100_000
     event_streams: int = 300
+    fanout_downloads: int = 20
+    fanout_slots: int = 3  # the default of OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS
+    throughput_downloads: int = 12
+    throughput_workers: tuple[int, ...] = (1, 2, 4)
+    throughput_seconds: float = 2.0  # each download paced to last about this long
 
 
 FULL = BenchConfig(
@@ -60,6 +65,10 @@ QUICK = BenchConfig(
     probe_interval_s=0.02,
     event_tasks=5_000,
     event_streams=60,
+    fanout_downloads=3,
+    throughput_downloads=2,
+    throughput_workers=(2,),
+    throughput_seconds=1.0,
 )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-QUICK_DEADLINE_S = 110
+QUICK_DEADLINE_S = 300  # both modes; about half that on an idle machine
 
 
 @pytest.mark.timeout(QUICK_DEADLINE_S + 30)
@@ -37,5 +37,5 @@ def test_make_bench_quick_writes_every_figure(tmp_path: Path) -> None:
     assert "mode: QUICK" in results
     figures = {int(n) for n in re.findall(r"^\| (\d) \|", results, flags=re.MULTILINE)}
     have_nginx = "nginx: not installed" not in results
-    assert figures == ({1, 2, 3, 4, 5, 6, 7} if have_nginx else {3, 4, 5, 6, 7})
+    assert figures == ({1, 2, 3, 4, 5, 6, 7, 8, 9} if have_nginx else {3, 4, 5, 6, 7, 8, 9})
     assert "## Machine and versions" in results and "## Commands" in results

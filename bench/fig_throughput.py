@@ -1,0 +1,100 @@
+"""Figure 9: download throughput with 1, 2 and 4 workers on the fixture site. Distributed mode:
+that many processes on one PostgreSQL database, each with one download slot, sharing the media
+folders; embedded mode, the reference: one process with that many slots."""
+
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.fig_overhead import run_api
+from bench.postgres import bench_database
+from bench.report import Figure, Report
+from bench.servers import ApiService
+from bench.tools import BenchConfig
+from tests.fixtures.postgres import Databases
+from tests.fixtures.site import FixtureSite
+
+
+def _urls(site: FixtureSite, config: BenchConfig, round_name: str) -> list[str]:
+    """Distinct pages (the service answers a URL it already has with the same task), each
+    paced to last about `config.throughput_seconds` on its own."""
+    clip = site.media_dir / "clip.mp4"
+    pace = max(1, int(clip.stat().st_size / config.throughput_seconds))
+    return [
+        site.page_url(
+            video=site.url(f"/slow/{pace}/clip.mp4"),
+            thumb=site.url("/media/thumb.jpg"),
+            title=f"Throughput {round_name} {n}",
+        )
+        for n in range(config.throughput_downloads)
+    ]
+
+
+def _embedded(site: FixtureSite, config: BenchConfig, scratch: Path, workers: int) -> float:
+    root = scratch / f"throughput-sqlite-{workers}"
+    with ApiService(root, max_concurrent_downloads=str(workers)) as service:
+        return run_api(service, _urls(site, config, f"sqlite {workers}"))
+
+
+def _distributed(site: FixtureSite, config: BenchConfig, scratch: Path, databases: Databases,
+                 workers: int) -> float:  # fmt: skip
+    """`workers` serve processes with one slot each (the first also answers the API), started
+    one after another so that only one of them migrates the fresh database. They are serve
+    processes, not `offlinetube-api worker`, until that command is on main."""
+    media = scratch / f"throughput-postgres-{workers}"
+    with bench_database(databases) as url, ExitStack() as running:
+        processes = [
+            running.enter_context(
+                ApiService(
+                    media / f"worker-{n}",
+                    media_root=media,
+                    database_url=url,
+                    max_concurrent_downloads="1",
+                )
+            )
+            for n in range(workers)
+        ]
+        return run_api(processes[0], _urls(site, config, f"postgres {workers}"))
+
+
+def run_throughput_figure(report: Report, config: BenchConfig, site: FixtureSite,
+                          scratch: Path, databases: Databases) -> None:  # fmt: skip
+    n = config.throughput_downloads
+    per_minute: dict[str, dict[int, float]] = {"embedded": {}, "distributed": {}}
+    for workers in config.throughput_workers:
+        embedded = _embedded(site, config, scratch, workers)
+        distributed = _distributed(site, config, scratch, databases, workers)
+        per_minute["embedded"][workers] = n / embedded * 60
+        per_minute["distributed"][workers] = n / distributed * 60
+        ratio = embedded / distributed
+        report.add(
+            Figure(
+                9,
+                f"Throughput, {n} paced downloads, {workers} worker{'s' * (workers > 1)}",
+                f"distributed {distributed:.1f} s, {n / distributed * 60:.1f}/min",
+                f"embedded, {workers} slot{'s' * (workers > 1)}: {embedded:.1f} s, "
+                f"{n / embedded * 60:.1f}/min",
+                ratio,
+                "none set",
+                None,
+            )
+        )
+    one = min(config.throughput_workers)
+    scaling = "; ".join(
+        f"{mode} {workers} vs {one}: x{rates[workers] / rates[one]:.2f}"
+        for mode, rates in per_minute.items()
+        for workers in config.throughput_workers
+        if workers != one
+    )
+    ideal = n * config.throughput_seconds
+    report.detail(
+        9,
+        f"- Each download is the fixture clip served at a pace that lasts about "
+        f"{config.throughput_seconds:.0f} s, so one slot needs at least {ideal:.0f} s for all "
+        f"{n}. Wall time from the first submission to the last download completed (every one "
+        "must complete); ratio = embedded time / distributed time (above 1: distributed is "
+        f"faster). Scaling (downloads per minute): {scaling or 'one size only'}.",
+        "- Distributed: that many `offlinetube-api` serve processes on one PostgreSQL database "
+        "(made for the round, dropped after), one download slot each, the first also taking "
+        "the submissions; shared downloads and thumbnails folders. Embedded: one process with "
+        "that many slots. All on this machine's 2 cores with the fixture site and the bench.",
+    )
