@@ -45,8 +45,9 @@ lint: install
 	$(BIN)/ruff format --check offlinetube_api tests bench
 	$(BIN)/mypy offlinetube_api
 
-## Benchmarks against nginx and the yt-dlp CLI, written to bench/RESULTS.md (about 10 minutes;
-## BENCH_QUICK=1 for a one-minute smoke run, BENCH_OUT=<file> to write elsewhere).
+## Benchmarks against nginx and the yt-dlp CLI, both modes (SQLite, and PostgreSQL on the
+## machine's server or a throwaway one), written to bench/RESULTS.md (about 10 minutes;
+## BENCH_QUICK=1 for a smoke run of a few minutes, BENCH_OUT=<file> to write elsewhere).
 bench: install
 	$(BIN)/python -m bench
 
