@@ -12,12 +12,15 @@ from pathlib import Path
 
 import psycopg
 
-from bench.load import Latencies, probe
+from bench.load import Latencies, percentile, probe
 from bench.postgres import bench_database
 from bench.report import Figure, Report, ms
 from bench.servers import ApiService
 from bench.tools import BenchConfig
+from offlinetube_api.models import TaskStatus
+from offlinetube_api.ports import TaskStore
 from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.store.postgres import PostgresTaskStore
 from tests.fixtures.postgres import Databases
 
 P50_TARGET_S = 0.020
@@ -25,6 +28,8 @@ QUERIES = {
     "all": "/api/downloads?limit=100",
     "completed, offset 50000": "/api/downloads?status=completed&limit=100&offset=50000",
 }
+# The same pages asked of the store itself, in the bench process: (status, offset), limit 100.
+STORE_QUERIES = {"all": (None, 0), "completed, offset 50000": (TaskStatus.COMPLETED, 50_000)}
 
 # Real-looking finished tasks: 90% completed, 7% failed, 3% cancelled. None queued, or the
 # service would start downloading them. Every task names the one video file the bench puts in
@@ -126,6 +131,24 @@ def _measure(service: ApiService, size: int, config: BenchConfig) -> dict[str, L
     return found
 
 
+async def _store_p50(store: TaskStore, requests: int) -> dict[str, float]:
+    """Seconds per `store.page()` of each query, p50, without HTTP or serialization."""
+    found: dict[str, float] = {}
+    await store.open()
+    try:
+        for name, (status, offset) in STORE_QUERIES.items():
+            samples: list[float] = []
+            for n in range(5 + requests):  # the first 5 warm the caches
+                started = time.perf_counter()
+                await store.page(status=status, limit=100, offset=offset)
+                if n >= 5:
+                    samples.append(time.perf_counter() - started)
+            found[name] = percentile(sorted(samples), 50)
+    finally:
+        await store.close()
+    return found
+
+
 Series = dict[int, dict[str, Latencies]]  # tasks in the store -> query -> latencies
 
 
@@ -182,6 +205,7 @@ def run_listing_figure(
 ) -> None:
     """SQLite, then PostgreSQL when `databases` is given."""
     root = scratch / "listing-service"
+    largest = max(config.listing_sizes)
     sqlite = _series(
         config,
         report,
@@ -189,6 +213,8 @@ def run_listing_figure(
         lambda have, want: grow(root, have, want),
         lambda: ApiService(root),
     )
+    database = root / "data" / "offlinetube.sqlite3"
+    store = {"SQLite": asyncio.run(_store_p50(SqliteTaskStore(database), config.listing_requests))}
     postgres: Series | None = None
     if databases is not None:
         pg_root = scratch / "listing-service-postgres"
@@ -200,11 +226,23 @@ def run_listing_figure(
                 lambda have, want: grow_postgres(url, pg_root, have, want),
                 lambda: ApiService(pg_root, database_url=url),
             )
+            pg_store = PostgresTaskStore(url)
+            store["PostgreSQL"] = asyncio.run(_store_p50(pg_store, config.listing_requests))
     report.detail(
         4,
         f"- p50 and p99 of {config.listing_requests} sequential requests on one keep-alive "
         "connection, each checked against `X-Total-Count` first. PostgreSQL: the machine's "
         "server, a database made for the run and dropped after, filled with generate_series.",
+    )
+    report.detail(
+        4,
+        f"- The store's `page()` alone at {largest:,} tasks (in the bench process, no HTTP, no "
+        "JSON), p50: "
+        + "; ".join(
+            f"{mode} " + ", ".join(f"`{name}` {ms(s)}" for name, s in by_query.items())
+            for mode, by_query in store.items()
+        )
+        + ". The rest of a request's time is the API's own (routing, serialization, HTTP).",
     )
     _figures(report, "SQLite", sqlite, None)
     if postgres is not None:
