@@ -15,7 +15,9 @@ from types import TracebackType
 from typing import Self
 
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
-START_DEADLINE_S = 30.0
+# A service on a library of 1,000,000 tasks reads every task's file name at start-up before it
+# answers; on a shared 2-core machine that can take tens of seconds. A deadline, not a wait.
+START_DEADLINE_S = 120.0
 
 _NGINX_CONF = """\
 worker_processes 1;
