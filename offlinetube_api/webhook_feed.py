@@ -59,6 +59,7 @@ class OutboxFeed:
         self._wake = asyncio.Event()
         self._held: set[int] = set()
         self._workers: list[asyncio.Task[None]] = []
+        self._attempt = _Attempts()
 
     def start(self) -> None:
         """Call on the running event loop."""
@@ -80,7 +81,7 @@ class OutboxFeed:
         runs out and the entry is sent again (at least once, never lost)."""
         self._held.discard(outbox_id)
         self._wake.set()  # the senders have room again
-        await _guarded(self._outbox.done(outbox_id), f"settle webhook outbox entry {outbox_id}")
+        await self._attempt(self._outbox.done(outbox_id), "settle a webhook outbox entry")
 
     async def close(self) -> None:
         """Gives back every entry still held (queued, or cut short), so that the next start or
@@ -90,15 +91,15 @@ class OutboxFeed:
         await asyncio.gather(*self._workers, return_exceptions=True)
         if self._held:
             held, self._held = set(self._held), set()
-            await _guarded(self._outbox.release(held), "give back webhook outbox entries")
+            await self._attempt(self._outbox.release(held), "give back webhook outbox entries")
 
     async def _claim_forever(self) -> None:
-        await _guarded(self._outbox.recover(), "recover webhook outbox claims")
+        await self._attempt(self._outbox.recover(), "recover webhook outbox claims")
         while True:
             self._wake.clear()
             room = min(self._room(), CLAIM_BATCH)
             if room:
-                claimed = await _guarded(self._outbox.claim(room), "claim webhook notifications")
+                claimed = await self._attempt(self._outbox.claim(room), "claim notifications")
                 for entry in claimed or []:
                     self._held.add(entry.id)
                     self._offer(notification(entry))
@@ -112,23 +113,36 @@ class OutboxFeed:
         while True:
             await asyncio.sleep(every_s)
             if self._held:
-                await _guarded(self._outbox.renew(set(self._held)), "renew webhook leases")
+                await self._attempt(self._outbox.renew(set(self._held)), "renew webhook leases")
 
 
 async def discard_unsent_forever(outbox: WebhookOutbox) -> None:
     """In a service without a webhook URL: drops what no one has sent in UNSENT_KEPT."""
-    await _guarded(outbox.recover(), "recover webhook outbox claims")
+    attempt = _Attempts()
+    await attempt(outbox.recover(), "recover webhook outbox claims")
     while True:
-        dropped = await _guarded(outbox.discard_unsent(UNSENT_KEPT), "tidy the webhook outbox")
+        dropped = await attempt(outbox.discard_unsent(UNSENT_KEPT), "tidy the webhook outbox")
         if dropped:
             logger.info("%d final states were not sent: no webhook URL is configured", dropped)
         await asyncio.sleep(DISCARD_EVERY_S)
 
 
-async def _guarded(call: Awaitable[T], what: str) -> T | None:
-    """`call`, or None when the database fails (a 503 elsewhere): logged, tried again later."""
-    try:
-        return await call
-    except StoreUnavailable as exc:
-        logger.warning("could not %s: %s", what, exc)
-        return None
+class _Attempts:
+    """Calls to the database that may fail while it is down (a 503 elsewhere): each is tried
+    again later, and a streak of failures is logged once, not once a second."""
+
+    def __init__(self) -> None:
+        self._failing = False
+
+    async def __call__(self, call: Awaitable[T], what: str) -> T | None:
+        try:
+            result = await call
+        except StoreUnavailable as exc:
+            if not self._failing:
+                logger.warning("could not %s, trying again: %s", what, exc)
+            self._failing = True
+            return None
+        if self._failing:
+            logger.info("the webhook outbox is reachable again")
+        self._failing = False
+        return result
