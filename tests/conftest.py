@@ -98,6 +98,18 @@ def postgres_url(postgres_databases: Databases) -> Iterator[str]:
     postgres_databases.drop(url)
 
 
+@pytest.fixture
+def make_replica(make_service: ServiceFactory, postgres_url: str, tmp_path: Path) -> ServiceFactory:
+    """Replicas of one distributed installation, each an app of its own with its own data
+    folder, sharing one PostgreSQL database and one media folder."""
+    shared = {
+        "database_url": postgres_url,
+        "downloads_dir": tmp_path / "shared" / "downloads",
+        "thumbnails_dir": tmp_path / "shared" / "thumbnails",
+    }
+    return lambda **overrides: make_service(**(shared | overrides))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def task_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     """Each backend in turn, on a database of the test's own."""

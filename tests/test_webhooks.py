@@ -8,14 +8,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi import FastAPI
 
 from offlinetube_api.models import Task, TaskStatus
 from offlinetube_api.webhooks import WebhookNotifier
 from tests.fixtures.service import RunningService, wait_until
+from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
 from tests.fixtures.webhook_receiver import ReceivedCall, WebhookReceiver
 
@@ -180,6 +183,93 @@ def test_hanging_receiver_does_not_hold_up_the_download_queue(
     receiver.release()
     wait_until(lambda: delivered(service), what="the held deliveries to finish")
     assert sorted(payload(call)["task"]["id"] for call in receiver.calls) == sorted(ids)
+
+
+# -- crashes and replicas ----------------------------------------------------------------------
+
+
+def test_a_delivery_cut_short_by_kill_9_is_sent_again_after_the_restart(
+    tmp_path: Path, make_receiver: ReceiverFactory, site: FixtureSite
+) -> None:
+    """The final state is saved, its POST is under way and unanswered, and the service is
+    killed: the notification was never marked delivered, so the next start sends it."""
+    receiver = make_receiver(hold=True)
+    service = ServiceProcess(tmp_path, allow_private_urls="true", webhook_url=receiver.url)
+    try:
+        service.start()
+        task_id = service.client.post("/api/download", json={"url": clip(site)}).json()["id"]
+        wait_until(lambda: receiver.calls, what="the delivery to be under way")
+        assert service.client.get(f"/api/downloads/{task_id}").json()["status"] == "completed"
+        service.kill()
+        receiver.release()
+        service.start()
+        wait_until(lambda: len(receiver.calls) == 2, what="the delivery after the restart")
+    finally:
+        service.stop()
+
+    cut_short, sent = receiver.calls
+    assert sent.headers["x-offlinetube-delivery"] == cut_short.headers["x-offlinetube-delivery"]
+    assert (payload(sent)["event"], payload(sent)["task"]["id"]) == ("task.completed", task_id)
+
+
+def unsent(database_url: str) -> int:
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT count(*) FROM webhook_outbox").fetchone()
+    assert row is not None
+    count: int = row[0]
+    return count
+
+
+def test_replicas_send_each_final_state_once(
+    make_replica: Callable[..., RunningService],
+    make_receiver: ReceiverFactory,
+    site: FixtureSite,
+    postgres_url: str,
+) -> None:
+    receiver = make_receiver()
+    replicas = [make_replica(webhook_url=receiver.url) for _ in range(2)]
+
+    ids = [replicas[n % 2].download(clip(site))["id"] for n in range(4)]
+    for task_id in ids:
+        assert replicas[0].wait_for_status(task_id, "completed", "failed")["status"] == "completed"
+    wait_until(lambda: len(receiver.calls) >= 4 and unsent(postgres_url) == 0, what="4 webhooks")
+
+    # Nothing is left to send, so no other call can come.
+    assert sorted(payload(call)["task"]["id"] for call in receiver.calls) == sorted(ids)
+    assert len({call.headers["x-offlinetube-delivery"] for call in receiver.calls}) == 4
+
+
+def test_a_delivery_held_by_a_replica_killed_with_9_is_sent_by_another(
+    tmp_path: Path,
+    make_replica: Callable[..., RunningService],
+    make_receiver: ReceiverFactory,
+    site: FixtureSite,
+    postgres_url: str,
+) -> None:
+    """The killed replica's claim runs out (webhook_outbox.LEASE); nobody can tell sooner that
+    a process on another host is gone."""
+    receiver = make_receiver(hold=True)
+    killed = ServiceProcess(
+        tmp_path / "killed",
+        allow_private_urls="true",
+        database_url=postgres_url,
+        webhook_url=receiver.url,
+    )
+    try:
+        killed.start()
+        task_id = killed.client.post("/api/download", json={"url": clip(site)}).json()["id"]
+        wait_until(lambda: receiver.calls, deadline_s=60, what="the delivery to be under way")
+        killed.kill()
+    finally:
+        killed.stop()
+    receiver.release()
+    make_replica(webhook_url=receiver.url)
+    wait_until(lambda: len(receiver.calls) == 2, deadline_s=60, what="the other replica's")
+
+    cut_short, sent = receiver.calls
+    assert sent.headers["x-offlinetube-delivery"] == cut_short.headers["x-offlinetube-delivery"]
+    assert (payload(sent)["event"], payload(sent)["task"]["id"]) == ("task.completed", task_id)
+    wait_until(lambda: unsent(postgres_url) == 0, what="the outbox to be empty")
 
 
 # -- the notifier on its own ------------------------------------------------------------------

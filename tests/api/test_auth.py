@@ -14,7 +14,7 @@ import pytest
 
 from offlinetube_api.security.keys import Scope
 from offlinetube_api.security.signing import MediaSigner
-from tests.fixtures.keys import create_key, revoke_key
+from tests.fixtures.keys import create_key, revoke_key, signing_secret_of
 from tests.fixtures.service import RunningService, ServiceFactory
 from tests.fixtures.site import FixtureSite
 
@@ -118,7 +118,7 @@ def test_tampered_or_expired_signature_is_403(locked: tuple[RunningService, Keys
         "thumbnail"
     ]
     other = thumbnail.replace(task_id, "00000000-0000-4000-8000-000000000000")
-    secret = (service.settings.data_dir / "signing.key").read_bytes()
+    secret = signing_secret_of(service.settings)
     expired = MediaSigner(secret, ttl_s=60).sign(
         f"/api/thumbnails/{task_id}", now=time.time() - 3600
     )
@@ -132,7 +132,7 @@ def test_signed_link_to_a_missing_thumbnail_keeps_the_spanish_404(
     locked: tuple[RunningService, Keys, str],
 ) -> None:
     service, _, _ = locked
-    secret = (service.settings.data_dir / "signing.key").read_bytes()
+    secret = signing_secret_of(service.settings)
     missing = MediaSigner(secret, ttl_s=60).sign(
         "/api/thumbnails/00000000-0000-4000-8000-000000000000"
     )
@@ -189,3 +189,49 @@ def test_credentials_are_allowed_only_with_named_origins(
     response = service.client.get("/api/health", headers={"Origin": "http://localhost:3000"})
 
     assert response.headers.get("access-control-allow-credentials") == credentials
+
+
+# -- several replicas on one PostgreSQL database ----------------------------------------------
+
+
+def test_a_key_made_with_the_command_line_works_on_every_replica_until_revoked(
+    make_replica: ServiceFactory, tmp_path: Path
+) -> None:
+    replicas = [make_replica(), make_replica()]
+    database = replicas[0].settings.database_url
+    assert database is not None
+    command = {"OFFLINETUBE_DATABASE_URL": database.get_secret_value()}
+    made = _cli(tmp_path, "keys", "create", "--scope", "read", "--name", "everywhere", **command)
+    assert made.returncode == 0, made.stderr
+    key = {"Authorization": f"Bearer {made.stdout.strip()}"}
+
+    for replica in replicas:
+        wait_for_auth(replica)
+        assert _status(replica, "GET", "/api/downloads", headers=key) == 200
+    revoked = _cli(tmp_path, "keys", "revoke", made.stdout.split("_")[1], "--force", **command)
+    assert revoked.returncode == 0, revoked.stderr
+
+    # No waiting: every replica checks a presented key against the database.
+    assert [_status(replica, "GET", "/api/downloads", headers=key) for replica in replicas] == [
+        401,
+        401,
+    ]
+
+
+def test_a_link_signed_by_one_replica_opens_on_another(
+    make_replica: ServiceFactory, site: FixtureSite
+) -> None:
+    signer, other = make_replica(), make_replica()
+    admin = {"Authorization": f"Bearer {create_key(signer.settings, Scope.ADMIN)}"}
+    wait_for_auth(signer)
+    wait_for_auth(other)
+    page = site.page_url(video=site.url("/media/clip.mp4"), thumb=site.url("/media/thumb.jpg"))
+    posted = signer.client.post("/api/download", json={"url": page}, headers=admin).json()
+    signer.client.headers.update(admin)
+    task = signer.wait_for_status(posted["id"], "completed", "failed")
+    assert task["status"] == "completed", task["error"]
+
+    for url in (task["stream_url"], task["thumbnail"]):
+        assert set(parse_qs(urlsplit(url).query)) == {"exp", "sig"}
+        assert _status(other, "GET", url) == 200, url
+    assert _status(other, "GET", task["stream_url"][:-2] + "xx") == 403

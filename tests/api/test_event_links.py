@@ -13,7 +13,7 @@ from offlinetube_api.security.keys import Scope
 from offlinetube_api.security.signing import MediaSigner
 from tests.api.routes.test_events import Events, data, read_stream, run, slow_page
 from tests.api.test_auth import wait_for_auth
-from tests.fixtures.keys import create_key, revoke_key
+from tests.fixtures.keys import create_key, revoke_key, signing_secret_of
 from tests.fixtures.service import RunningService, ServiceFactory
 from tests.fixtures.site import FixtureSite
 
@@ -96,7 +96,7 @@ def test_event_links_open_only_the_stream_they_were_made_for(
     own = task["events_url"]
     other_task = own.replace(task["id"], "00000000-0000-4000-8000-000000000000")
     as_all_tasks = "/api/events?" + urlsplit(own).query
-    secret = (service.settings.data_dir / "signing.key").read_bytes()
+    secret = signing_secret_of(service.settings)
     expired = MediaSigner(secret, ttl_s=60).sign("/api/events", now=time.time() - 3600)
 
     for url in (other_task, as_all_tasks, own[:-2] + "xx", expired):

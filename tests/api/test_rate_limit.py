@@ -103,3 +103,13 @@ def test_hits_older_than_the_window_are_pruned(postgres_url: str) -> None:
     with psycopg.connect(postgres_url) as connection:
         left = connection.execute("SELECT identity FROM download_rate_hits ORDER BY identity")
         assert [row[0] for row in left] == ["c", "kept"]
+
+
+def test_two_replicas_behind_one_proxy_allow_the_limit_once(make_replica: ServiceFactory) -> None:
+    replicas = [make_replica(rate_limit_per_minute=3), make_replica(rate_limit_per_minute=3)]
+
+    answers = [
+        replicas[n % 2].client.post("/api/download", json=NOT_A_URL).status_code for n in range(5)
+    ]
+
+    assert answers == [422, 422, 422, 429, 429]
