@@ -28,7 +28,7 @@ from offlinetube_api.security.signing import MediaSigner
 from offlinetube_api.security.signing_secret import signing_secret
 from offlinetube_api.thumbnail_cache import ThumbnailCache
 from offlinetube_api.video_titles import VideoTitles
-from offlinetube_api.webhooks import WebhookNotifier
+from offlinetube_api.webhooks import WebhookNotifier, outbox_delivery
 
 DESCRIPTION = """Download videos with yt-dlp and serve them back for offline viewing.
 
@@ -43,29 +43,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ffmpeg = await asyncio.to_thread(locate_ffmpeg)
     app.state.thumbnail_cache = ThumbnailCache(settings.thumbnails_dir)
     notifier = app.state.webhooks = _webhook_notifier(settings)
-    if notifier:
-        notifier.start()
     ffmpeg, slots = app.state.ffmpeg, app.state.download_slots
-    try:
-        async with _core(settings, ffmpeg=ffmpeg, notifier=notifier, slots=slots) as core:
-            await warn_if_library_is_orphaned(core.store, settings=settings)
-            auth = app.state.auth = await _auth_policy(settings, core.store)
-            await auth.required()  # which keys exist, so that the first events are signed
-            app.state.store = core.store
-            app.state.video_titles = VideoTitles(core.store)
-            app.state.events = core.events
-            app.state.event_messages = EventMessages(auth.present)
-            app.state.downloads = core.downloads
-            app.state.download_rate_limit = download_rate_limit(
-                core.store, settings.rate_limit_per_minute
-            )
-            app.state.event_stream_limit = EventStreamLimit(
-                total=settings.max_event_streams, per_client=settings.max_event_streams_per_client
-            )
+    async with _core(settings, ffmpeg=ffmpeg, notifier=notifier, slots=slots) as core:
+        await warn_if_library_is_orphaned(core.store, settings=settings)
+        auth = app.state.auth = await _auth_policy(settings, core.store)
+        await auth.required()  # which keys exist, so that the first events are signed
+        app.state.store = core.store
+        app.state.video_titles = VideoTitles(core.store)
+        app.state.events = core.events
+        app.state.event_messages = EventMessages(auth.present)
+        app.state.downloads = core.downloads
+        app.state.download_rate_limit = download_rate_limit(
+            core.store, settings.rate_limit_per_minute
+        )
+        app.state.event_stream_limit = EventStreamLimit(
+            total=settings.max_event_streams, per_client=settings.max_event_streams_per_client
+        )
+        # Closed before the core: undelivered notifications stay in the outbox.
+        async with outbox_delivery(
+            notifier, core.store, close_timeout_s=settings.shutdown_timeout / 2
+        ):
             yield
-    finally:
-        if notifier:
-            await notifier.close(timeout=settings.shutdown_timeout / 2)
 
 
 def _core(
@@ -93,7 +91,7 @@ def _webhook_notifier(settings: Settings) -> WebhookNotifier | None:
     if settings.webhook_url is None:
         return None
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    return WebhookNotifier(str(settings.webhook_url), secret)
+    return WebhookNotifier(str(settings.webhook_url), secret, fed_by_outbox=True)
 
 
 def create_app(settings: Settings | None = None, *, download_slots: int | None = None) -> FastAPI:

@@ -46,7 +46,8 @@ class OutboxEntry:
 
     @property
     def delivery_id(self) -> str:
-        name = f"{self.task.id}/{self.task.status.value}/{self.made_at.isoformat()}"
+        at = self.made_at.astimezone(UTC).isoformat()  # whatever the session's time zone
+        name = f"{self.task.id}/{self.task.status.value}/{at}"
         return str(uuid.uuid5(_DELIVERY_IDS, name))
 
 

@@ -12,11 +12,12 @@ the transaction of each final state: a dispatcher claims them as the senders hav
 """
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -33,9 +34,15 @@ from tenacity import (
 
 from offlinetube_api import __version__
 from offlinetube_api.models import Task, TaskStatus
+from offlinetube_api.ports import TaskStore
 from offlinetube_api.schemas import TaskPublic
-from offlinetube_api.webhook_feed import POLL_INTERVAL_S, Notification, OutboxFeed
-from offlinetube_api.webhook_outbox import WebhookOutbox
+from offlinetube_api.webhook_feed import (
+    POLL_INTERVAL_S,
+    Notification,
+    OutboxFeed,
+    discard_unsent_forever,
+)
+from offlinetube_api.webhook_outbox import WebhookOutbox, webhook_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +113,11 @@ def build_delivery(notification: Notification, secret: str | None) -> Delivery:
 class WebhookNotifier:
     """POSTs final task states from background senders, with retries.
 
-    `notify` never blocks and never raises. Started with an outbox, it only wakes the outbox
-    feed, which hands the senders what the outbox holds as they have room: nothing is dropped,
-    and what is not delivered at shutdown stays in the outbox for the next start. Started
-    without one, it queues in memory and drops, with a warning, what does not fit.
+    `notify` never blocks and never raises. `fed_by_outbox` (the service): `start` is given the
+    outbox, and `notify` only wakes its feed, which hands the senders what the outbox holds as
+    they have room: nothing is dropped, a `notify` before `start` is found in the outbox all
+    the same, and what is not delivered at shutdown stays there for the next start. Otherwise
+    `notify` queues in memory and drops, with a warning, what does not fit.
 
     A failed attempt (connection error, timeout, non-2xx answer) is retried with exponential
     back-off: `first_wait_s`, doubling, at most `max_wait_s`, `attempts` in all; then the
@@ -128,8 +136,10 @@ class WebhookNotifier:
         queue_size: int = 1000,
         senders: int = 4,
         poll_interval_s: float = POLL_INTERVAL_S,
+        fed_by_outbox: bool = False,
     ) -> None:
         self._url = url
+        self._fed_by_outbox = fed_by_outbox
         self._secret = secret
         self._attempts = attempts
         self._first_wait_s = first_wait_s
@@ -150,8 +160,9 @@ class WebhookNotifier:
         return self._pending
 
     def start(self, outbox: WebhookOutbox | None = None) -> None:
-        """Start the background senders, fed from `outbox` when given; call on the running
-        event loop."""
+        """Start the background senders, fed from `outbox` (given if and only if the notifier
+        is `fed_by_outbox`); call on the running event loop."""
+        assert (outbox is not None) == self._fed_by_outbox, "fed_by_outbox says whether"
         timeout = httpx.Timeout(self._request_timeout_s, connect=min(5.0, self._request_timeout_s))
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._senders = [
@@ -169,8 +180,9 @@ class WebhookNotifier:
         if task.status not in EVENTS:
             logger.warning("webhook for task %s not sent: %s is not final", task.id, task.status)
             return
-        if self._feed is not None:
-            self._feed.wake()  # its outbox entry was saved with the state
+        if self._fed_by_outbox:
+            if self._feed is not None:
+                self._feed.wake()  # its outbox entry was saved with the state
             return
         if self._closing:
             logger.warning("webhook for task %s not sent: the service is shutting down", task.id)
@@ -263,6 +275,28 @@ class WebhookNotifier:
         )
         if not response.is_success:
             raise DeliveryRejected(response.status_code)
+
+
+@contextlib.asynccontextmanager
+async def outbox_delivery(
+    notifier: WebhookNotifier | None, store: TaskStore, *, close_timeout_s: float
+) -> AsyncIterator[None]:
+    """While `store` (open) is: `notifier` (`fed_by_outbox`) sends what the outbox holds; with
+    no notifier (no webhook URL), what no one sends is dropped after a while instead."""
+    outbox = webhook_outbox(store)
+    if notifier is None:
+        tidying = asyncio.create_task(discard_unsent_forever(outbox), name="webhook-tidying")
+        try:
+            yield
+        finally:
+            tidying.cancel()
+            await asyncio.gather(tidying, return_exceptions=True)
+        return
+    notifier.start(outbox)
+    try:
+        yield
+    finally:
+        await notifier.close(timeout=close_timeout_s)
 
 
 def _log_retry(delivery: Delivery) -> Callable[[RetryCallState], None]:

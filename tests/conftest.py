@@ -99,15 +99,20 @@ def postgres_url(postgres_databases: Databases) -> Iterator[str]:
 
 
 @pytest.fixture
-def make_replica(make_service: ServiceFactory, postgres_url: str, tmp_path: Path) -> ServiceFactory:
-    """Replicas of one distributed installation, each an app of its own with its own data
-    folder, sharing one PostgreSQL database and one media folder."""
-    shared = {
+def replica_settings(postgres_url: str, tmp_path: Path) -> dict[str, str]:
+    """What the replicas of one distributed installation share: one PostgreSQL database and
+    one media folder (each keeps a data folder of its own)."""
+    return {
         "database_url": postgres_url,
-        "downloads_dir": tmp_path / "shared" / "downloads",
-        "thumbnails_dir": tmp_path / "shared" / "thumbnails",
+        "downloads_dir": str(tmp_path / "shared" / "downloads"),
+        "thumbnails_dir": str(tmp_path / "shared" / "thumbnails"),
     }
-    return lambda **overrides: make_service(**(shared | overrides))
+
+
+@pytest.fixture
+def make_replica(make_service: ServiceFactory, replica_settings: dict[str, str]) -> ServiceFactory:
+    """Replicas of one distributed installation, each an app of its own, in this process."""
+    return lambda **overrides: make_service(**(replica_settings | overrides))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -242,6 +242,7 @@ def test_replicas_send_each_final_state_once(
 def test_a_delivery_held_by_a_replica_killed_with_9_is_sent_by_another(
     tmp_path: Path,
     make_replica: Callable[..., RunningService],
+    replica_settings: dict[str, str],
     make_receiver: ReceiverFactory,
     site: FixtureSite,
     postgres_url: str,
@@ -250,10 +251,7 @@ def test_a_delivery_held_by_a_replica_killed_with_9_is_sent_by_another(
     a process on another host is gone."""
     receiver = make_receiver(hold=True)
     killed = ServiceProcess(
-        tmp_path / "killed",
-        allow_private_urls="true",
-        database_url=postgres_url,
-        webhook_url=receiver.url,
+        tmp_path / "killed", allow_private_urls="true", webhook_url=receiver.url, **replica_settings
     )
     try:
         killed.start()

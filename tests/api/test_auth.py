@@ -197,7 +197,8 @@ def test_credentials_are_allowed_only_with_named_origins(
 def test_a_key_made_with_the_command_line_works_on_every_replica_until_revoked(
     make_replica: ServiceFactory, tmp_path: Path
 ) -> None:
-    replicas = [make_replica(), make_replica()]
+    # Keys required even once none is active, so that a revoked key is seen refused.
+    replicas = [make_replica(auth="on"), make_replica(auth="on")]
     database = replicas[0].settings.database_url
     assert database is not None
     command = {"OFFLINETUBE_DATABASE_URL": database.get_secret_value()}
@@ -206,7 +207,7 @@ def test_a_key_made_with_the_command_line_works_on_every_replica_until_revoked(
     key = {"Authorization": f"Bearer {made.stdout.strip()}"}
 
     for replica in replicas:
-        wait_for_auth(replica)
+        assert _status(replica, "GET", "/api/downloads") == 401
         assert _status(replica, "GET", "/api/downloads", headers=key) == 200
     revoked = _cli(tmp_path, "keys", "revoke", made.stdout.split("_")[1], "--force", **command)
     assert revoked.returncode == 0, revoked.stderr

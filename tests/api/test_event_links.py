@@ -3,6 +3,7 @@ task objects carry a signed `events_url` and GET /api/events/link hands out a si
 every task's stream. A revoked key's open streams are closed."""
 
 import asyncio
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,7 +15,7 @@ from offlinetube_api.security.signing import MediaSigner
 from tests.api.routes.test_events import Events, data, read_stream, run, slow_page
 from tests.api.test_auth import wait_for_auth
 from tests.fixtures.keys import create_key, revoke_key, signing_secret_of
-from tests.fixtures.service import RunningService, ServiceFactory
+from tests.fixtures.service import RunningService, ServiceFactory, wait_until
 from tests.fixtures.site import FixtureSite
 
 Headers = dict[str, str]
@@ -152,3 +153,28 @@ def test_a_revoked_keys_open_streams_are_closed_and_other_keys_streams_are_not(
     run(scenario, service)
 
     assert data(streams[1][-1])["status"] in ("queued", "downloading")  # cut short, not done
+
+
+def test_a_stream_on_one_replica_ends_when_its_key_is_revoked_through_another(
+    make_replica: ServiceFactory,
+) -> None:
+    revoking, streaming = make_replica(auth="on"), make_replica(auth="on")
+    text = create_key(revoking.settings, Scope.READ)
+    opened, ended = threading.Event(), threading.Event()
+
+    def follow() -> None:
+        headers = {"Authorization": f"Bearer {text}"}
+        with httpx.stream(
+            "GET", f"{streaming.base_url}/api/events", headers=headers, timeout=30
+        ) as response:
+            assert response.status_code == 200
+            opened.set()
+            for _ in response.iter_lines():
+                pass
+        ended.set()
+
+    threading.Thread(target=follow, daemon=True).start()
+    wait_until(opened.is_set, what="the stream to open")
+    assert revoke_key(revoking.settings, text.split("_")[1])
+
+    wait_until(ended.is_set, deadline_s=10, what="the stream on the other replica to end")
