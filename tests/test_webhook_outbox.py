@@ -105,7 +105,7 @@ def test_a_notifier_fed_from_the_outbox_delivers_and_empties_it(
     async def scenario() -> None:
         async with task_store.opened() as store:
             outbox = webhook_outbox(store)
-            notifier = WebhookNotifier(receiver.url, "k", poll_interval_s=0.05)
+            notifier = WebhookNotifier(receiver.url, "k", poll_interval_s=0.05, fed_by_outbox=True)
             notifier.start(outbox)
             tasks = [await finish(store) for _ in range(3)]
             for task in tasks:
@@ -133,7 +133,7 @@ def test_what_a_dead_process_held_is_sent_by_the_next(
             task = await finish(store)
             [held] = await dead.claim(10)  # ... and never settles it
 
-            notifier = WebhookNotifier(receiver.url, None, poll_interval_s=0.05)
+            notifier = WebhookNotifier(receiver.url, None, poll_interval_s=0.05, fed_by_outbox=True)
             notifier.start(webhook_outbox(store, lease=lease))
             await wait_for(lambda: len(receiver.calls) == 1 and notifier.pending == 0)
             await notifier.close(timeout=5)
@@ -152,7 +152,10 @@ def test_replicas_deliver_each_notification_once(
         replicas = [PostgresTaskStore(postgres_url) for _ in range(3)]
         for store in replicas:
             await store.open()
-        notifiers = [WebhookNotifier(receiver.url, None, poll_interval_s=0.02) for _ in replicas]
+        notifiers = [
+            WebhookNotifier(receiver.url, None, poll_interval_s=0.02, fed_by_outbox=True)
+            for _ in replicas
+        ]
         try:
             for notifier, store in zip(notifiers, replicas, strict=True):
                 notifier.start(webhook_outbox(store))
