@@ -1,11 +1,12 @@
-"""`offlinetube-api` / `python -m offlinetube_api`: start the server, manage API keys, back up
-the database or rebuild it from the library on disk."""
+"""`offlinetube-api` / `python -m offlinetube_api`: start the server or a download worker, manage
+API keys, back up the database or rebuild it from the library on disk."""
 
 import argparse
 import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -14,7 +15,7 @@ from pydantic_core import ErrorDetails
 
 from offlinetube_api import __version__
 from offlinetube_api.api.auth import is_loopback_host
-from offlinetube_api.config import Settings
+from offlinetube_api.config import MAX_DOWNLOAD_SLOTS, Settings
 from offlinetube_api.instance_lock import DataFolderBusy, hold_data_folder
 from offlinetube_api.library import RebuildReport, rebuild
 from offlinetube_api.main import create_app
@@ -23,6 +24,7 @@ from offlinetube_api.security.keys import KeyStore, Scope
 from offlinetube_api.server_config import uvicorn_config
 from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.store_upkeep import DatabaseUnusable, backup_database, check_database
+from offlinetube_api.worker_command import run_worker
 
 OPEN_ON_NETWORK = """Refusing to listen on {host} with no API key: anyone on the network could
 download, stream and delete. Either create a key first:
@@ -62,17 +64,31 @@ def _refuse_unusable_database(settings: Settings) -> None:
         sys.exit(2)
 
 
-def serve(settings: Settings) -> None:
-    lock_data_folder(settings)
+WORKERS_NEED_DATABASE = """--workers sets the download slots of a process among others on a
+shared database (OFFLINETUBE_DATABASE_URL=postgresql://...); without one, the service runs
+OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS downloads itself."""
+
+
+def start_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     # Nothing the service makes is writable by every user, even under `umask 000`.
     os.umask(os.umask(0) | 0o002)
+
+
+def serve(settings: Settings, workers: int | None = None) -> None:
+    """`workers`: download slots of this process in distributed mode (0: API only)."""
+    if workers is not None and not settings.distributed:
+        print(WORKERS_NEED_DATABASE, file=sys.stderr)
+        sys.exit(2)
+    lock_data_folder(settings)
+    start_logging(settings)
     _refuse_unusable_database(settings)
     if settings.auth is None and not is_loopback_host(settings.host) and not _any_key(settings):
         sys.exit(OPEN_ON_NETWORK.format(host=settings.host))
-    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+    app = create_app(settings, download_slots=workers)
+    uvicorn.Server(uvicorn_config(app, settings)).run()
 
 
 def _any_key(settings: Settings) -> bool:
@@ -158,7 +174,23 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="offlinetube-api", description="OfflineTube API server")
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="run the HTTP service (the default)")
+    serve = commands.add_parser("serve", help="run the HTTP service (the default)")
+    serve.add_argument(
+        "--workers",
+        type=_slots(0),
+        metavar="N",
+        help="distributed mode: downloads this process runs at once, 0 for an API-only replica "
+        "(default: OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS)",
+    )
+    worker = commands.add_parser(
+        "worker", help="distributed mode: run downloads for the shared database, without HTTP"
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=_slots(1),
+        metavar="N",
+        help="downloads at once (default: OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS)",
+    )
     keys = commands.add_parser("keys", help="create, list and revoke API keys")
     actions = keys.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="make a key and print it, once")
@@ -178,6 +210,19 @@ def _parser() -> argparse.ArgumentParser:
         "rebuild", help="restore finished tasks missing from the database from the files on disk"
     )
     return parser
+
+
+def _slots(lowest: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `lowest` to MAX_DOWNLOAD_SLOTS."""
+
+    def slots(text: str) -> int:
+        if not text.isdigit() or not lowest <= int(text) <= MAX_DOWNLOAD_SLOTS:
+            raise argparse.ArgumentTypeError(
+                f"a whole number from {lowest} to {MAX_DOWNLOAD_SLOTS}"
+            )
+        return int(text)
+
+    return slots
 
 
 def _settings() -> Settings:
@@ -202,8 +247,11 @@ def main(argv: list[str] | None = None) -> None:
         backup(settings, args.file)
     elif args.command == "rebuild":
         rebuild_library(settings)
+    elif args.command == "worker":
+        start_logging(settings)
+        run_worker(settings, args.concurrency)
     else:
-        serve(settings)
+        serve(settings, getattr(args, "workers", None))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from offlinetube_api.security.private_files import private_folder
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 # Media, downloads and thumbnails are for the service's user to write and anyone to read.
 PUBLIC_FOLDER_MODE = 0o755
+# The most downloads one process runs at once.
+MAX_DOWNLOAD_SLOTS = 64
 
 
 class AuthMode(StrEnum):
@@ -43,7 +45,7 @@ class Settings(BaseSettings):
     downloads_dir: Path = Path("downloads")
     thumbnails_dir: Path = Path("thumbnails")
     data_dir: Path = Path("data")
-    max_concurrent_downloads: int = Field(default=3, ge=1, le=64)
+    max_concurrent_downloads: int = Field(default=3, ge=1, le=MAX_DOWNLOAD_SLOTS)
     cors_origins: Annotated[list[str], NoDecode] = ["*"]
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     max_retries: int = Field(default=3, ge=0, le=20)

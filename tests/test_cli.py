@@ -4,6 +4,8 @@ import sys
 from pathlib import Path
 
 from offlinetube_api import __version__
+from offlinetube_api.__main__ import WORKERS_NEED_DATABASE
+from offlinetube_api.worker_command import NEEDS_DATABASE
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -39,3 +41,26 @@ def test_a_bad_setting_stops_the_service_with_one_line_naming_it(tmp_path: Path)
     assert completed.stderr == (
         "OFFLINETUBE_TRANSCODE: Input should be 'auto' or 'never' (got 'sometimes')\n"
     )
+
+
+def test_a_worker_without_a_shared_database_is_refused_in_one_line(tmp_path: Path) -> None:
+    completed = _cli("worker", env={"OFFLINETUBE_DATA_DIR": str(tmp_path)})
+
+    assert completed.returncode == 2
+    assert completed.stderr == f"{NEEDS_DATABASE}\n"
+
+
+def test_serve_workers_without_a_shared_database_is_refused(tmp_path: Path) -> None:
+    completed = _cli("serve", "--workers", "0", env={"OFFLINETUBE_DATA_DIR": str(tmp_path)})
+
+    assert completed.returncode == 2
+    assert completed.stderr == f"{WORKERS_NEED_DATABASE}\n"
+
+
+def test_download_slots_out_of_range_are_refused_with_usage() -> None:
+    for args in (("worker", "--concurrency", "0"), ("serve", "--workers", "65")):
+        completed = _cli(*args)
+
+        assert completed.returncode == 2
+        assert "usage: offlinetube-api" in completed.stderr
+        assert "a whole number from" in completed.stderr
