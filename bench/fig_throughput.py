@@ -1,17 +1,23 @@
 """Figure 9: download throughput with 1, 2 and 4 workers on the fixture site. Distributed mode:
-that many processes on one PostgreSQL database, each with one download slot, sharing the media
-folders; embedded mode, the reference: one process with that many slots."""
+an API-only replica (`serve --workers 0`) and that many `offlinetube-api worker` processes on one
+PostgreSQL database, one download slot each, sharing the media folders; embedded mode, the
+reference: one process with that many slots."""
 
+import time
 from contextlib import ExitStack
 from pathlib import Path
+
+import psycopg
 
 from bench.fig_overhead import run_api
 from bench.postgres import bench_database
 from bench.report import Figure, Report
-from bench.servers import ApiService
+from bench.servers import ApiService, WorkerProcess
 from bench.tools import BenchConfig
 from tests.fixtures.postgres import Databases
 from tests.fixtures.site import FixtureSite
+
+WORKERS_DEADLINE_S = 120.0
 
 
 def _urls(site: FixtureSite, config: BenchConfig, round_name: str) -> list[str]:
@@ -35,25 +41,44 @@ def _embedded(site: FixtureSite, config: BenchConfig, scratch: Path, workers: in
         return run_api(service, _urls(site, config, f"sqlite {workers}"))
 
 
+def _wait_for_workers(url: str, workers: list[WorkerProcess]) -> None:
+    """Until procrastinate lists every worker process as started (each registers itself)."""
+    give_up = time.monotonic() + WORKERS_DEADLINE_S
+    while time.monotonic() < give_up:
+        if not all(worker.alive() for worker in workers):
+            raise RuntimeError("a worker process exited at start")
+        with psycopg.connect(url) as db:
+            row = db.execute("SELECT count(*) FROM procrastinate_workers").fetchone()
+        if row is not None and row[0] >= len(workers):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{len(workers)} workers did not register within {WORKERS_DEADLINE_S}s")
+
+
 def _distributed(site: FixtureSite, config: BenchConfig, scratch: Path, databases: Databases,
                  workers: int) -> float:  # fmt: skip
-    """`workers` serve processes with one slot each (the first also answers the API), started
-    one after another so that only one of them migrates the fresh database. They are serve
-    processes, not `offlinetube-api worker`, until that command is on main."""
+    """An API-only replica first (it makes the schema), then `workers` worker processes with
+    one slot each; timed from the first submission once every worker has registered."""
     media = scratch / f"throughput-postgres-{workers}"
     with bench_database(databases) as url, ExitStack() as running:
+        api = running.enter_context(
+            ApiService(
+                media / "api",
+                media_root=media,
+                database_url=url,
+                arguments=("serve", "--workers", "0"),
+            )
+        )
         processes = [
             running.enter_context(
-                ApiService(
-                    media / f"worker-{n}",
-                    media_root=media,
-                    database_url=url,
-                    max_concurrent_downloads="1",
+                WorkerProcess(
+                    ApiService(media / f"worker-{n}", media_root=media, database_url=url), 1
                 )
             )
             for n in range(workers)
         ]
-        return run_api(processes[0], _urls(site, config, f"postgres {workers}"))
+        _wait_for_workers(url, processes)
+        return run_api(api, _urls(site, config, f"postgres {workers}"))
 
 
 def run_throughput_figure(report: Report, config: BenchConfig, site: FixtureSite,
@@ -93,8 +118,9 @@ def run_throughput_figure(report: Report, config: BenchConfig, site: FixtureSite
         f"{n}. Wall time from the first submission to the last download completed (every one "
         "must complete); ratio = embedded time / distributed time (above 1: distributed is "
         f"faster). Scaling (downloads per minute): {scaling or 'one size only'}.",
-        "- Distributed: that many `offlinetube-api` serve processes on one PostgreSQL database "
-        "(made for the round, dropped after), one download slot each, the first also taking "
-        "the submissions; shared downloads and thumbnails folders. Embedded: one process with "
-        "that many slots. All on this machine's 2 cores with the fixture site and the bench.",
+        "- Distributed: one `offlinetube-api serve --workers 0` replica taking the submissions "
+        "and that many `offlinetube-api worker --concurrency 1` processes, on one PostgreSQL "
+        "database (made for the round, dropped after), sharing the downloads and thumbnails "
+        "folders. Embedded: one process with that many slots. All on this machine's 2 cores "
+        "with the fixture site and the bench.",
     )

@@ -126,7 +126,14 @@ class ApiService:
     several processes share them (distributed mode); `root` by default. Settings are
     `OFFLINETUBE_<NAME>` variables (`database_url="postgresql://..."`: distributed mode)."""
 
-    def __init__(self, root: Path, *, media_root: Path | None = None, **settings: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        media_root: Path | None = None,
+        arguments: tuple[str, ...] = (),
+        **settings: str,
+    ) -> None:
         self.root = root
         self.port = free_port()
         self.downloads_dir = (media_root or root) / "downloads"
@@ -143,7 +150,7 @@ class ApiService:
             "OFFLINETUBE_ALLOW_PRIVATE_URLS": "true",
             **{f"OFFLINETUBE_{name.upper()}": value for name, value in settings.items()},
         }
-        self.command = [sys.executable, "-m", "offlinetube_api"]
+        self.command = [sys.executable, "-m", "offlinetube_api", *arguments]
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -161,6 +168,34 @@ class ApiService:
             self.command, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL
         )
         _wait_http(f"{self.base_url}/api/health", self._process, "the service")
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._process is not None:
+            _stop(self._process)
+
+
+class WorkerProcess:
+    """`python -m offlinetube_api worker --concurrency <slots>`, with the settings of `like`
+    (an ApiService that is not started: its folders and database). It has no HTTP: whoever
+    starts it waits for it another way (procrastinate's table of workers)."""
+
+    def __init__(self, like: ApiService, slots: int) -> None:
+        self.root = like.root
+        self.env = like.env
+        self.command = [sys.executable, "-m", "offlinetube_api", "worker", f"--concurrency={slots}"]
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def __enter__(self) -> Self:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._process = subprocess.Popen(
+            self.command, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL
+        )
         return self
 
     def __exit__(
