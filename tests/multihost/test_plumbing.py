@@ -49,6 +49,8 @@ def test_the_site_serves_real_media_at_its_throttled_pace(lan: Lab) -> None:
 
     assert response.status_code == 200
     assert response.content[4:8] == b"ftyp"
+    last = httpx.get(f"{lan.site_url}/transfers", timeout=10).json()[-1]
+    assert (last["path"], last["range"], last["status"]) == ("/slow/2000000/clip.mp4", None, 200)
 
 
 def test_a_database_of_its_own_per_call(lan: Lab) -> None:
