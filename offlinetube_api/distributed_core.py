@@ -4,6 +4,8 @@ procrastinate."""
 
 import asyncio
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -58,6 +60,17 @@ class LostRuns:
         await self._ledger.apply(task_id, Cancelled())
 
 
+async def _stop_when_worker_ends(worker: ProcrastinateWorker) -> None:
+    """A procrastinate worker stops by itself when it loses the database for longer than its
+    heartbeat allows; its jobs then run elsewhere, and this process has no download slot left.
+    Rather than go on answering HTTP without downloading, it stops the way SIGTERM stops it (a
+    supervisor, systemd or Docker's restart policy, starts it again), as `offlinetube-api
+    worker` does (queue/worker.py, until_stopped)."""
+    await worker.wait_ended()
+    logger.error("this process's download worker stopped (the database was lost); stopping")
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 @asynccontextmanager
 async def distributed_core(
     settings: Settings,
@@ -80,6 +93,7 @@ async def distributed_core(
     downloads = DownloadService(store=store, ledger=ledger, queue=queue, settings=settings)
     events = EventFeed(store=store, bus=bus)
     worker: ProcrastinateWorker | None = None
+    watchdog: asyncio.Task[None] | None = None
     try:
         await bus.start()
         await queue.start()
@@ -99,8 +113,11 @@ async def distributed_core(
                 settings=settings,
             )
             await worker.start()
+            watchdog = asyncio.create_task(_stop_when_worker_ends(worker), name="worker-watchdog")
         yield Core(store=store, events=events, downloads=downloads, worker=worker)
     finally:
+        if watchdog:
+            watchdog.cancel()
         if worker:
             await worker.close()
         await queue.close()
