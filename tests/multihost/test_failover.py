@@ -29,11 +29,11 @@ RATE = 25_000  # bytes per second: clip.mp4 (196 kB) takes about 8 s
 CONCURRENCY = 4  # per worker: the two take all 8 at once
 # The loss is noticed once the worker's heartbeat is older than the stalled threshold; the
 # reruns then take one more download's time.
-FINISH_DEADLINE_S = 120.0
+FINISH_DEADLINE_S = 240.0
 # A download process takes seconds to start on a busy machine before its first byte.
-MID_DOWNLOAD_DEADLINE_S = 60.0
-SETTLE_DEADLINE_S = 60.0
-TEST_DEADLINE_S = 240
+MID_DOWNLOAD_DEADLINE_S = 90.0
+SETTLE_DEADLINE_S = 120.0
+TEST_DEADLINE_S = 480
 
 
 @dataclass
