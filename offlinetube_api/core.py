@@ -73,7 +73,6 @@ async def embedded_core(
     ledger = TaskLedger(store=store, notifier=notifier)
     queue = EmbeddedQueue(
         store=store,
-        ledger=ledger,
         slots=settings.max_concurrent_downloads,
         shutdown_timeout_s=settings.shutdown_timeout / 2,
     )

@@ -3,29 +3,19 @@
 crash leaves behind is found in the store at the next start (worker/recovery.py)."""
 
 import asyncio
-import contextlib
-import logging
 
-from offlinetube_api.errors import StoreUnavailable
-from offlinetube_api.models import ErrorKind, TaskStatus
+from offlinetube_api.models import TaskStatus
 from offlinetube_api.ports import QueueFigures, TaskStore
-from offlinetube_api.transitions import Failed, TransitionRefused
-from offlinetube_api.worker.ledger import TaskLedger
 from offlinetube_api.worker.outcomes import StopReason
 from offlinetube_api.worker.runner import RunningDownload, TaskRunner
 from offlinetube_api.worker.waiting import WaitingQueue
-
-logger = logging.getLogger(__name__)
 
 
 class EmbeddedQueue:
     """ports.JobQueue in one process, with its workers."""
 
-    def __init__(
-        self, *, store: TaskStore, ledger: TaskLedger, slots: int, shutdown_timeout_s: float
-    ) -> None:
+    def __init__(self, *, store: TaskStore, slots: int, shutdown_timeout_s: float) -> None:
         self._store = store
-        self._ledger = ledger
         self._slots = slots
         self._shutdown_timeout_s = shutdown_timeout_s
         self._waiting = WaitingQueue()
@@ -85,12 +75,7 @@ class EmbeddedQueue:
             # Registered before any await, so a cancel from now on finds it and stops it.
             running = self._running[task_id] = RunningDownload()
             try:
-                await runner.run(task_id, running)
-            except Exception:  # one broken task must not take a worker with it
-                logger.exception("task %s failed inside its worker", task_id)
-                # A failing database fails this save too; the health route reports it.
-                with contextlib.suppress(StoreUnavailable, TransitionRefused):
-                    await self._ledger.apply(task_id, Failed("internal error", ErrorKind.UNKNOWN))
+                await runner.run(task_id, running)  # raises no Exception: see TaskRunner.run
             finally:
                 # A playlist's first task is queued again from inside its own run, and another
                 # worker may have taken it (and registered itself) already.

@@ -57,9 +57,10 @@ UPKEEP_SLOTS = 3  # one per periodic job, so that none waits for another
 class DownloadRunner(Protocol):
     async def run(self, task_id: str, running: RunningDownload) -> None:
         """Downloads the task if it is still queued and settles it; returns once it is
-        settled. It must not raise (a failure is the task's outcome): a run that raises
-        fails its job and leaves its task as it was, and a task left running is then taken
-        for interrupted by the reconciler and runs again."""
+        settled. It must not raise (a failure is the task's outcome; TaskRunner fails the
+        task itself on an internal error): a run that raised would fail its job and leave
+        its task as it was, and a task left running would then be taken for interrupted by
+        the reconciler and run again, every time."""
         ...
 
 

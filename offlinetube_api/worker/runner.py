@@ -7,9 +7,11 @@ import logging
 
 from offlinetube_api import media
 from offlinetube_api.config import Settings, TranscodeMode
+from offlinetube_api.errors import StoreUnavailable
 from offlinetube_api.ffmpeg import FfmpegBinary
-from offlinetube_api.models import Task, TaskStatus
+from offlinetube_api.models import ErrorKind, Task, TaskStatus
 from offlinetube_api.ports import TaskStore
+from offlinetube_api.transitions import Failed as FailedTransition
 from offlinetube_api.transitions import Started, TransitionRefused
 from offlinetube_api.worker import process_groups
 from offlinetube_api.worker.ledger import TaskLedger
@@ -25,6 +27,7 @@ class RunningDownload:
 
     def __init__(self) -> None:
         self.process: DownloadProcess | None = None
+        self.attempt: int | None = None  # once this run has started its task
         self.stop_reason: StopReason | None = None
         self.done = asyncio.Event()
 
@@ -54,7 +57,35 @@ class TaskRunner:
 
     async def run(self, task_id: str, running: RunningDownload) -> None:
         """Downloads the task if it is still queued; returns once it is settled. A task that
-        another worker started first (TransitionRefused at `started`) is left to it."""
+        another worker started first (TransitionRefused at `started`) is left to it.
+
+        Raises no Exception, in either mode: an error of the service itself (a bug, a folder
+        that refuses the final move) is logged with its traceback at ERROR and ends the task
+        `failed` with error kind `unknown`, so that no queue runs it again and again. Only
+        when that save fails too (the database is down) is the task left as it was, for
+        recovery: the next start (embedded) or the reconciler (distributed, queue/upkeep.py)."""
+        try:
+            await self._run(task_id, running)
+        except Exception as error:
+            logger.exception("task %s: internal error in its run", task_id)
+            await self._fail_internal(task_id, error, running.attempt)
+
+    async def _fail_internal(self, task_id: str, error: Exception, attempt: int | None) -> None:
+        """The task ends failed, and its partial files go, as after any final failure. The
+        message names the error's type only: its text may hold server paths or SQL, which
+        belong in the log, not in every client's view of the task."""
+        failed = FailedTransition(
+            f"Internal error ({type(error).__name__}); the service log has the details",
+            ErrorKind.UNKNOWN,
+        )
+        try:
+            await self._ledger.apply(task_id, failed, attempt=attempt)
+        except (StoreUnavailable, TransitionRefused) as refused:
+            logger.warning("task %s: could not be marked failed: %s", task_id, refused)
+            return
+        await asyncio.to_thread(media.remove_partial_files, self._settings.downloads_dir, task_id)
+
+    async def _run(self, task_id: str, running: RunningDownload) -> None:
         task = await self._store.get(task_id)
         if task is None or task.status is not TaskStatus.QUEUED:
             return
@@ -64,6 +95,7 @@ class TaskRunner:
         except TransitionRefused:
             logger.info("task %s was started elsewhere; this run leaves it", task_id)
             return
+        running.attempt = attempt
         process = running.process = DownloadProcess(self._job(task))
         outcome: Outcome | None = None
         lost = False
