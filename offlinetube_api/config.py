@@ -17,6 +17,8 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 PUBLIC_FOLDER_MODE = 0o755
 # The most downloads one process runs at once.
 MAX_DOWNLOAD_SLOTS = 64
+# How often procrastinate's workers (distributed mode) write their heartbeat, in seconds.
+HEARTBEAT_INTERVAL_S = 10.0
 
 
 class AuthMode(StrEnum):
@@ -77,6 +79,19 @@ class Settings(BaseSettings):
     # many, and none older than this many days.
     event_retention: int = Field(default=100_000, ge=1_000)
     event_retention_days: float = Field(default=7.0, gt=0)
+    stalled_after_seconds: float = Field(default=30.0, ge=2 * HEARTBEAT_INTERVAL_S)
+    """Distributed mode: a worker whose last heartbeat is older than this is taken for lost
+    (killed, its host gone), and its downloads run again on another worker. The upkeep that
+    decides it runs on any host, so give every host the same value.
+
+    procrastinate's workers write a heartbeat every HEARTBEAT_INTERVAL_S (10) seconds
+    (procrastinate 3.10's default `update_heartbeat_interval`, passed as such by
+    queue/worker.py), and each beat is written after that sleep, so a live worker's last
+    beat is up to 10 s old plus however late the write is (a busy event loop, a slow
+    database). At 10 s or less, a live worker would be taken for lost between two beats and
+    its downloads run a second time on another host; at least two intervals leave one whole
+    beat of slack. The default, three intervals, is procrastinate's own
+    (`stalled_worker_timeout`)."""
 
     @field_validator("database_url", mode="after")
     @classmethod

@@ -43,6 +43,21 @@ def test_a_bad_setting_stops_the_service_with_one_line_naming_it(tmp_path: Path)
     )
 
 
+def test_a_stalled_threshold_within_one_heartbeat_stops_the_worker_in_one_line(
+    tmp_path: Path,
+) -> None:
+    completed = _cli(
+        "worker",
+        env={"OFFLINETUBE_STALLED_AFTER_SECONDS": "10", "OFFLINETUBE_DATA_DIR": str(tmp_path)},
+    )
+
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        "OFFLINETUBE_STALLED_AFTER_SECONDS: Input should be greater than or equal to 20"
+        " (got '10')\n"
+    )
+
+
 def test_a_worker_without_a_shared_database_is_refused_in_one_line(tmp_path: Path) -> None:
     completed = _cli("worker", env={"OFFLINETUBE_DATA_DIR": str(tmp_path)})
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from offlinetube_api.config import Settings
+from offlinetube_api.config import HEARTBEAT_INTERVAL_S, Settings
 from tests.fixtures.service import RunningService
 
 
@@ -19,6 +19,16 @@ def test_defaults_match_the_original_service(
     assert settings.cors_origins == ["*"]
     assert settings.downloads_dir == Path("downloads")
     assert settings.data_dir == Path("data")
+    assert settings.stalled_after_seconds == 30
+
+
+def test_stalled_after_seconds_takes_two_heartbeat_intervals_and_more(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OFFLINETUBE_STALLED_AFTER_SECONDS", "20")
+
+    assert Settings().stalled_after_seconds == 2 * HEARTBEAT_INTERVAL_S == 20
 
 
 def test_environment_overrides_with_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -52,6 +62,10 @@ def test_cors_origins_accepts_a_json_list(monkeypatch: pytest.MonkeyPatch, tmp_p
         ("OFFLINETUBE_MAX_EVENT_STREAMS", "none"),
         ("OFFLINETUBE_MAX_EVENT_STREAMS_PER_CLIENT", "0"),
         ("OFFLINETUBE_LOG_LEVEL", "loud"),
+        ("OFFLINETUBE_STALLED_AFTER_SECONDS", "soon"),
+        # One heartbeat interval: a live worker would be taken for lost between two beats.
+        ("OFFLINETUBE_STALLED_AFTER_SECONDS", "10"),
+        ("OFFLINETUBE_STALLED_AFTER_SECONDS", "19.9"),
     ],
 )
 def test_bad_values_fail_at_start_up(

@@ -4,9 +4,10 @@ however many workers defer it (`procrastinate_periodic_defers` is unique per tas
 and a queueing lock keeps at most one of each waiting.
 
 - Stalled jobs, every 5 s: a `download` job whose worker has sent no heartbeat for
-  STALLED_AFTER_S (it was killed with -9, its host vanished) is handed to `on_interrupted`,
-  which puts its task back in the queue, and then runs again. Worst case from the loss to the
-  new run: STALLED_AFTER_S + 5 s tick + FETCH_POLL_S (queue/worker.py), under 40 s.
+  `OFFLINETUBE_STALLED_AFTER_SECONDS` (it was killed with -9, its host vanished) is handed to
+  `on_interrupted`, which puts its task back in the queue, and then runs again. Worst case
+  from the loss to the new run: that setting + 5 s tick + FETCH_POLL_S (queue/worker.py),
+  under 40 s with the default of 30 s.
 - Reconciler, every 10 s: a task the store has `queued` with no job waiting or running for it
   gets one (a crash between the task's insert and its job's); a task the store has running with
   no job running for it (a run that ended without settling it) is interrupted and queued.
@@ -34,8 +35,6 @@ from offlinetube_api.transitions import TransitionRefused
 
 logger = logging.getLogger(__name__)
 
-# procrastinate's default: its workers beat every 10 s, so 30 s is three missed beats.
-STALLED_AFTER_S = 30.0
 FINISHED_JOBS_KEPT_H = 24
 EVERY_5_S = "* * * * * */5"  # croniter (procrastinate's) reads a sixth column as seconds
 EVERY_10_S = "* * * * * */10"
@@ -89,7 +88,8 @@ class Upkeep:
     async def retry_stalled(self, timestamp: int) -> None:
         """Runs again the downloads of workers that stopped beating; other stalled jobs (an
         upkeep job of such a worker) are dropped: the next tick does their work."""
-        for job in await self._jobs.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S):
+        stalled_after_s = self._settings.stalled_after_seconds
+        for job in await self._jobs.get_stalled_jobs(seconds_since_heartbeat=stalled_after_s):
             current = await self._still_stalled(job)
             if current is None:
                 continue
@@ -102,7 +102,7 @@ class Upkeep:
                 self._on_interrupted, task_id, cancel_requested=current.abort_requested
             )
             await self._retry(current)
-        await self._jobs.prune_stalled_workers(STALLED_AFTER_S)
+        await self._jobs.prune_stalled_workers(stalled_after_s)
 
     async def reconcile(self, timestamp: int) -> None:
         """Gives every queued task a job, and takes back the running tasks that no job runs."""

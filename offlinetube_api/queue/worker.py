@@ -28,7 +28,7 @@ from procrastinate.exceptions import JobAborted
 from procrastinate.job_context import AbortReason
 from procrastinate.jobs import DeleteJobCondition
 
-from offlinetube_api.config import Settings
+from offlinetube_api.config import HEARTBEAT_INTERVAL_S, Settings
 from offlinetube_api.models import TaskStatus
 from offlinetube_api.ports import TaskStore
 from offlinetube_api.queue.procrastinate_queue import (
@@ -83,6 +83,7 @@ class ProcrastinateWorker:
         self._on_interrupted = on_interrupted
         self._concurrency = concurrency
         self._shutdown_timeout_s = settings.shutdown_timeout / 2
+        self._stalled_after_s = settings.stalled_after_seconds
         self._running: dict[str, RunningDownload] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._closing = False
@@ -127,6 +128,11 @@ class ProcrastinateWorker:
             shutdown_graceful_timeout=graceful_s,
             delete_jobs=DeleteJobCondition.ALWAYS,
             install_signal_handlers=False,  # the process's owner decides when to close
+            # Named rather than left to procrastinate's defaults, which the setting's minimum
+            # is measured against; a starting worker prunes the workers it takes for stalled,
+            # and their jobs count as stalled at once, so it judges by the setting too.
+            update_heartbeat_interval=HEARTBEAT_INTERVAL_S,
+            stalled_worker_timeout=self._stalled_after_s,
         )
         worker = asyncio.create_task(run, name=f"procrastinate-{queue}")
         worker.add_done_callback(self._worker_ended)

@@ -147,6 +147,61 @@ def test_a_cancel_asked_of_a_killed_workers_download_settles_it(postgres_url: st
     asyncio.run(scenario())
 
 
+def _age_heartbeat_of_the_worker_running(database_url: str, task_id: str, age_s: int) -> None:
+    """As if the worker running the task had been silent for `age_s` seconds."""
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "UPDATE procrastinate_workers SET last_heartbeat = now() - make_interval(secs => %s)"
+            " WHERE id = (SELECT worker_id FROM procrastinate_jobs"
+            "             WHERE status = 'doing' AND args->>'task_id' = %s)",
+            (age_s, task_id),
+        )
+
+
+def test_a_worker_is_taken_for_lost_after_the_stalled_setting_not_before(
+    postgres_url: str,
+) -> None:
+    """A killed worker silent for 25 s: still running its task by the default (30 s), lost by
+    OFFLINETUBE_STALLED_AFTER_SECONDS=20, and its task then goes back to the queue."""
+
+    def upkeep(side: QueueSide, stalled_after_s: float) -> Upkeep:
+        return Upkeep(
+            queue=side.queue,
+            store=side.store,
+            on_interrupted=Interruptions(side.store, side.log),
+            settings=Settings(stalled_after_seconds=stalled_after_s),
+        )
+
+    async def scenario() -> None:
+        lost = subprocess.Popen(
+            worker_command(postgres_url, concurrency=1), cwd=REPO, stdout=subprocess.PIPE
+        )
+        try:
+            assert lost.stdout is not None
+            assert await asyncio.to_thread(lost.stdout.readline) == b"ready\n"
+            async with api_queue(postgres_url) as side:
+                await side.store.add(new_task("t1"))
+                await side.queue.enqueue("t1")
+                await wait_until(lambda: _ran_in(side, "t1", lost.pid), within_s=10, what="run")
+                os.kill(lost.pid, signal.SIGKILL)
+                await asyncio.to_thread(lost.wait)
+                _age_heartbeat_of_the_worker_running(postgres_url, "t1", age_s=25)
+
+                await upkeep(side, Settings().stalled_after_seconds).retry_stalled(timestamp=0)
+                assert await side.log.calls("on_interrupted") == []
+                assert await _has_status(side, "t1", TaskStatus.DOWNLOADING)
+
+                await upkeep(side, 20).retry_stalled(timestamp=0)
+                [interrupted] = await side.log.calls("on_interrupted")
+                assert (interrupted["task_id"], interrupted["detail"]) == ("t1", "requeue")
+                assert await _has_status(side, "t1", TaskStatus.QUEUED)
+        finally:
+            lost.kill()
+            lost.wait()
+
+    asyncio.run(scenario())
+
+
 def test_pruning_drops_events_beyond_the_retention_settings(postgres_url: str) -> None:
     async def scenario() -> None:
         async with api_queue(postgres_url) as side:
