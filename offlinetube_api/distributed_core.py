@@ -13,9 +13,9 @@ from offlinetube_api import media
 from offlinetube_api.config import Settings
 from offlinetube_api.core import Core
 from offlinetube_api.download_service import DownloadService
-from offlinetube_api.event_bus import PostgresEventBus
 from offlinetube_api.events import EventFeed
 from offlinetube_api.ffmpeg import FfmpegBinary
+from offlinetube_api.postgres_event_bus import PostgresEventBus
 from offlinetube_api.queue.procrastinate_queue import ProcrastinateQueue
 from offlinetube_api.queue.worker import ProcrastinateWorker
 from offlinetube_api.store.postgres import PostgresTaskStore

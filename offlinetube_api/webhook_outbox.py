@@ -21,13 +21,15 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from offlinetube_api.models import Task
 from offlinetube_api.ports import TaskStore
-from offlinetube_api.store import PostgresTaskStore, SqliteTaskStore
-from offlinetube_api.store.postgres import Connection
+from offlinetube_api.store import SqliteTaskStore, is_postgres
 from offlinetube_api.store.rows import task_from_json
+
+if TYPE_CHECKING:  # loaded in distributed mode only
+    from offlinetube_api.store.postgres import Connection, PostgresTaskStore
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +183,7 @@ class PostgresWebhookOutbox:
     left by a process that died runs out after `lease`; nobody can tell sooner, since the
     process may live on another host."""
 
-    def __init__(self, store: PostgresTaskStore, *, lease: timedelta = LEASE) -> None:
+    def __init__(self, store: "PostgresTaskStore", *, lease: timedelta = LEASE) -> None:
         self._store = store
         self._lease = lease
         self._claimer = claimer_name()
@@ -196,7 +198,7 @@ class PostgresWebhookOutbox:
     async def claim(self, limit: int) -> list[OutboxEntry]:
         params = {"claimer": self._claimer, "lease": self._lease, "limit": limit}
 
-        async def claim(connection: Connection) -> list[OutboxEntry]:
+        async def claim(connection: "Connection") -> list[OutboxEntry]:
             rows = await (await connection.execute(_CLAIM, params)).fetchall()
             return sorted((_entry(row) for row in rows), key=lambda entry: entry.id)
 
@@ -227,7 +229,7 @@ class PostgresWebhookOutbox:
         )
 
     async def _execute(self, sql: str, params: tuple[object, ...]) -> int:
-        async def execute(connection: Connection) -> int:
+        async def execute(connection: "Connection") -> int:
             return (await connection.execute(sql, params)).rowcount
 
         return await self._store.run(execute)
@@ -235,7 +237,7 @@ class PostgresWebhookOutbox:
 
 def webhook_outbox(store: TaskStore, *, lease: timedelta = LEASE) -> WebhookOutbox:
     """The outbox in the database of `store` (open)."""
-    if isinstance(store, PostgresTaskStore):
+    if is_postgres(store):
         return PostgresWebhookOutbox(store, lease=lease)
     if isinstance(store, SqliteTaskStore):
         return SqliteWebhookOutbox(store, lease=lease)

@@ -11,8 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from offlinetube_api.event_bus import InProcessEventBus, PostgresEventBus
+from offlinetube_api.event_bus import InProcessEventBus
 from offlinetube_api.models import Task, TaskStatus
+from offlinetube_api.postgres_event_bus import PostgresEventBus
 from offlinetube_api.store import PostgresTaskStore
 from tests.fixtures.postgres import free_port
 

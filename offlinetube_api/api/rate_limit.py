@@ -6,7 +6,7 @@ a SQL database). One limit per app, made in its lifespan by `download_rate_limit
 import math
 import time
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from fastapi import HTTPException, Request, status
 from limits import RateLimitItemPerMinute
@@ -14,8 +14,10 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from offlinetube_api.ports import TaskStore
-from offlinetube_api.store import PostgresTaskStore
-from offlinetube_api.store.postgres import Connection
+from offlinetube_api.store import is_postgres
+
+if TYPE_CHECKING:  # loaded in distributed mode only
+    from offlinetube_api.store.postgres import Connection, PostgresTaskStore
 
 _NAMESPACE = "download"
 _WINDOW = timedelta(minutes=1)
@@ -53,7 +55,7 @@ class PostgresDownloadRateLimit:
     clock, so replicas whose clocks differ still count one window."""
 
     def __init__(
-        self, store: PostgresTaskStore, per_minute: int, *, prune_every_s: float = 60.0
+        self, store: "PostgresTaskStore", per_minute: int, *, prune_every_s: float = 60.0
     ) -> None:
         self._store = store
         self._per_minute = per_minute
@@ -67,7 +69,7 @@ class PostgresDownloadRateLimit:
             await self._store.run(_prune)
         return retry_after_s
 
-    async def _hit(self, connection: Connection, identity: str) -> int | None:
+    async def _hit(self, connection: "Connection", identity: str) -> int | None:
         async with connection.transaction():
             await connection.execute(
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, identity)
@@ -86,7 +88,7 @@ class PostgresDownloadRateLimit:
             return max(1, math.ceil((oldest + _WINDOW - now).total_seconds()))
 
 
-async def _prune(connection: Connection) -> None:
+async def _prune(connection: "Connection") -> None:
     """Hits older than the window count for nobody; without this, every identity that ever
     posted would keep up to a minute's worth of rows."""
     await connection.execute(
@@ -96,7 +98,7 @@ async def _prune(connection: Connection) -> None:
 
 def download_rate_limit(store: TaskStore, per_minute: int) -> RateLimit:
     """Shared through the database of `store` (open) in distributed mode, else in memory."""
-    if isinstance(store, PostgresTaskStore):
+    if is_postgres(store):
         return PostgresDownloadRateLimit(store, per_minute)
     return DownloadRateLimit(per_minute)
 

@@ -5,13 +5,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from offlinetube_api.config import Settings
 from offlinetube_api.ports import TaskStore
 from offlinetube_api.security.keys import ApiKey, KeyStore, StoredKey, key_from_row
 from offlinetube_api.security.private_files import private_folder
-from offlinetube_api.store import PostgresTaskStore, SqliteTaskStore, open_store
-from offlinetube_api.store.postgres import Connection
+from offlinetube_api.store import SqliteTaskStore, is_postgres, open_store
+
+if TYPE_CHECKING:  # loaded in distributed mode only
+    from offlinetube_api.store.postgres import Connection, PostgresTaskStore
 
 _COLUMNS = "id, name, scope, secret_sha256, created_at, revoked_at"
 
@@ -45,7 +48,7 @@ class SqliteKeyTable:
 
 
 class PostgresKeyTable:
-    def __init__(self, store: PostgresTaskStore) -> None:
+    def __init__(self, store: "PostgresTaskStore") -> None:
         self._store = store
 
     async def insert(self, stored: StoredKey) -> None:
@@ -53,7 +56,7 @@ class PostgresKeyTable:
         values = (key.id, key.name, key.scope.value, stored.secret_sha256, key.created_at)
         sql = f"INSERT INTO api_keys ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, NULL)"
 
-        async def insert(connection: Connection) -> None:
+        async def insert(connection: "Connection") -> None:
             await connection.execute(sql, values)
 
         await self._store.run(insert)
@@ -62,7 +65,7 @@ class PostgresKeyTable:
         where = "WHERE revoked_at IS NULL" if active_only else ""
         sql = f"SELECT {_COLUMNS} FROM api_keys {where} ORDER BY created_at"
 
-        async def select(connection: Connection) -> list[ApiKey]:
+        async def select(connection: "Connection") -> list[ApiKey]:
             rows = await (await connection.execute(sql)).fetchall()
             return [key_from_row(row) for row in rows]
 
@@ -71,7 +74,7 @@ class PostgresKeyTable:
     async def find_active(self, key_id: str) -> StoredKey | None:
         sql = f"SELECT {_COLUMNS} FROM api_keys WHERE id = %s AND revoked_at IS NULL"
 
-        async def find(connection: Connection) -> StoredKey | None:
+        async def find(connection: "Connection") -> StoredKey | None:
             row = await (await connection.execute(sql, (key_id,))).fetchone()
             return StoredKey(key_from_row(row), row["secret_sha256"]) if row else None
 
@@ -80,7 +83,7 @@ class PostgresKeyTable:
     async def revoke(self, key_id: str, at: datetime) -> bool:
         sql = "UPDATE api_keys SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL"
 
-        async def revoke(connection: Connection) -> bool:
+        async def revoke(connection: "Connection") -> bool:
             return (await connection.execute(sql, (at, key_id))).rowcount > 0
 
         return await self._store.run(revoke)
@@ -88,7 +91,7 @@ class PostgresKeyTable:
 
 def key_store(store: TaskStore) -> KeyStore:
     """The keys in the database of `store` (open)."""
-    if isinstance(store, PostgresTaskStore):
+    if is_postgres(store):
         return KeyStore(PostgresKeyTable(store))
     if isinstance(store, SqliteTaskStore):
         return KeyStore(SqliteKeyTable(store))

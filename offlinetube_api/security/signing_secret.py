@@ -9,23 +9,26 @@ import asyncio
 import logging
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from offlinetube_api.ports import TaskStore
 from offlinetube_api.security.signing import SECRET_BYTES, load_or_create_secret
-from offlinetube_api.store import PostgresTaskStore
-from offlinetube_api.store.postgres import Connection
+from offlinetube_api.store import is_postgres
+
+if TYPE_CHECKING:  # loaded in distributed mode only
+    from offlinetube_api.store.postgres import Connection
 
 logger = logging.getLogger(__name__)
 
 
 async def signing_secret(store: TaskStore, *, data_dir: Path) -> bytes:
     """The secret of the installation `store` (open) belongs to."""
-    if isinstance(store, PostgresTaskStore):
+    if is_postgres(store):
         return await store.run(_shared_secret)
     return await asyncio.to_thread(load_or_create_secret, data_dir / "signing.key")
 
 
-async def _shared_secret(connection: Connection) -> bytes:
+async def _shared_secret(connection: "Connection") -> bytes:
     """Replicas starting together each offer a new secret; the first insert wins (the others
     wait for its commit, then do nothing), and everyone reads the winner in a statement of
     its own, whose snapshot sees that commit."""

@@ -14,12 +14,12 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
-
-from psycopg import AsyncConnection
-from psycopg.rows import tuple_row
+from typing import TYPE_CHECKING, Any
 
 from offlinetube_api.store.rows import Dialect
+
+if TYPE_CHECKING:  # psycopg is loaded in distributed mode only
+    from psycopg import AsyncConnection
 
 # pg_advisory_lock key held while migrating, so replicas starting together take turns.
 MIGRATION_LOCK = 0x6F74_6D69_6772_6174  # "otmigrat"
@@ -104,9 +104,11 @@ def _record_sqlite_history(db: sqlite3.Connection) -> None:
         raise
 
 
-async def migrate_postgresql(connection: AsyncConnection[Any]) -> list[Step]:
+async def migrate_postgresql(connection: "AsyncConnection[Any]") -> list[Step]:
     """Brings the database of `connection` (autocommit) up to date, holding MIGRATION_LOCK so
     that only one opener migrates at a time; returns the steps applied now."""
+    from psycopg.rows import tuple_row  # here, so that embedded mode never loads psycopg
+
     await connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
     try:
         await connection.execute(_POSTGRESQL_RECORD)
