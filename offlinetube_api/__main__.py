@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails
 from offlinetube_api import __version__
 from offlinetube_api.api.auth import is_loopback_host
 from offlinetube_api.config import MAX_DOWNLOAD_SLOTS, Settings
-from offlinetube_api.instance_lock import DataFolderBusy, hold_data_folder
+from offlinetube_api.instance_lock import lock_data_folder
 from offlinetube_api.library import RebuildReport, rebuild
 from offlinetube_api.main import create_app
 from offlinetube_api.security.key_tables import opened_key_store
@@ -37,15 +37,6 @@ remove downloads through the API{and_open}. Create another first:
 or revoke it anyway with --force."""
 AND_OPEN = """; and as no other key is active, a service on a loopback address
 with OFFLINETUBE_AUTH unset would answer anyone who can reach it, without a key"""
-
-
-def lock_data_folder(settings: Settings) -> None:
-    """First thing at start-up: a second instance on the same data folder stops here, exit 2."""
-    try:
-        hold_data_folder(settings.data_dir)
-    except DataFolderBusy as busy:
-        print(busy, file=sys.stderr)
-        sys.exit(2)
 
 
 DAMAGED_DATABASE = """{problem}. Restore a backup over it (made with \
@@ -82,9 +73,10 @@ def serve(settings: Settings, workers: int | None = None) -> None:
     if workers is not None and not settings.distributed:
         print(WORKERS_NEED_DATABASE, file=sys.stderr)
         sys.exit(2)
-    lock_data_folder(settings)
+    lock_data_folder(settings.data_dir, shared=settings.distributed)
     start_logging(settings)
-    _refuse_unusable_database(settings)
+    if not settings.distributed:  # the SQLite database is embedded mode's
+        _refuse_unusable_database(settings)
     if settings.auth is None and not is_loopback_host(settings.host) and not _any_key(settings):
         sys.exit(OPEN_ON_NETWORK.format(host=settings.host))
     app = create_app(settings, download_slots=workers)
@@ -158,7 +150,7 @@ async def _rebuild(settings: Settings) -> RebuildReport:
 
 def rebuild_library(settings: Settings) -> None:
     # A running service would race it: a removal in flight could be restored from its sidecar.
-    lock_data_folder(settings)
+    lock_data_folder(settings.data_dir)
     _refuse_unusable_database(settings)
     settings.create_folders()
     report = asyncio.run(_rebuild(settings))

@@ -8,6 +8,7 @@ import sys
 from typing import NoReturn
 
 from offlinetube_api.config import Settings
+from offlinetube_api.instance_lock import lock_data_folder
 
 NEEDS_DATABASE = (
     "offlinetube-api worker needs OFFLINETUBE_DATABASE_URL=postgresql://...: a worker takes "
@@ -20,6 +21,7 @@ def run_worker(settings: Settings, concurrency: int | None) -> NoReturn:
     if not settings.distributed:
         print(NEEDS_DATABASE, file=sys.stderr)
         sys.exit(2)
+    lock_data_folder(settings.data_dir, shared=True)
     settings.create_folders()
     sys.exit(asyncio.run(_work(settings, concurrency or settings.max_concurrent_downloads)))
 

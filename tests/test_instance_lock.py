@@ -1,5 +1,6 @@
 """Two instances on one data folder: the second stops at once with one line, exit code 2, and
-the first carries on as if nothing happened."""
+the first carries on as if nothing happened. Distributed processes (API replicas, workers) share
+a folder with each other, never with an embedded service."""
 
 import subprocess
 import uuid
@@ -8,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.fixtures.service import wait_until
-from tests.fixtures.service_process import ServiceProcess
+from tests.fixtures.service_process import ServiceProcess, running_service
 from tests.fixtures.site import FixtureSite
 
 
@@ -76,3 +77,42 @@ def test_rebuild_refuses_while_an_instance_holds_the_data_folder(
     assert rebuilt.returncode == 2, rebuilt.stderr
     assert f"pid {service_process.pid}" in rebuilt.stderr and rebuilt.stdout == ""
     _first_unharmed(service_process, client, task_id)
+
+
+def test_distributed_replicas_share_one_data_folder(postgres_url: str, tmp_path: Path) -> None:
+    """As compose.yaml runs them: one volume for every replica's data folder."""
+    with (
+        running_service(tmp_path, database_url=postgres_url) as first,
+        running_service(tmp_path, database_url=postgres_url) as second,
+    ):
+        for replica in (first, second):
+            assert replica.client.get("/api/health").status_code == 200
+
+
+def test_a_distributed_process_stays_off_an_embedded_services_folder(
+    service_process: ServiceProcess, postgres_url: str
+) -> None:
+    service_process.start()
+    distributed = ServiceProcess(service_process.root, database_url=postgres_url)
+
+    line = _refused(distributed)
+    worker = distributed.command("worker")
+
+    assert f"pid {service_process.pid}" in line
+    assert worker.returncode == 2, worker.stderr
+    assert worker.stderr.strip() == line
+    assert service_process.client.get("/api/health").status_code == 200
+
+
+def test_an_embedded_service_stays_off_distributed_processes_folder(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    with running_service(tmp_path, database_url=postgres_url) as replica:
+        embedded = ServiceProcess(tmp_path, allow_private_urls="true")
+
+        line = _refused(embedded)
+        rebuilt = embedded.command("rebuild")
+
+        assert "pid" not in line  # held by however many distributed processes
+        assert (rebuilt.returncode, rebuilt.stderr.strip()) == (2, line)
+        assert replica.client.get("/api/health").status_code == 200
