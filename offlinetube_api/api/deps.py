@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from offlinetube_api import media
 from offlinetube_api.api.event_messages import EventMessages
 from offlinetube_api.api.event_stream_limit import EventStreamLimit
 from offlinetube_api.config import Settings
-from offlinetube_api.errors import TaskNotFound
+from offlinetube_api.errors import PlaylistNotFound, TaskNotFound
 from offlinetube_api.events import EventFeed
 from offlinetube_api.ffmpeg import FfmpegBinary
 from offlinetube_api.models import Task
@@ -54,6 +55,16 @@ DownloadsDep = Annotated[Downloads, Depends(get_downloads)]
 FfmpegDep = Annotated[FfmpegBinary, Depends(get_ffmpeg)]
 EventsDep = Annotated[EventFeed, Depends(get_events)]
 EventMessagesDep = Annotated[EventMessages, Depends(get_event_messages)]
+
+
+async def ids_name_tasks(request: Request) -> None:
+    """A router's dependency: a 404 (TaskNotFound, PlaylistNotFound for `playlist_id`) for a
+    path id that is not shaped as a task id (a UUID, media.is_task_id), before any store or
+    queue sees it: such an id names nothing, and PostgreSQL refuses some text outright (a NUL
+    byte, `%00` in a path)."""
+    for name, value in request.path_params.items():
+        if not media.is_task_id(value):
+            raise (PlaylistNotFound if name == "playlist_id" else TaskNotFound)(value)
 
 
 async def get_task(store: StoreDep, task_id: str) -> Task:

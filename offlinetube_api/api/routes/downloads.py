@@ -4,12 +4,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from offlinetube_api.api.auth import PresentDep, require
-from offlinetube_api.api.deps import DownloadsDep, StoreDep, TaskDep
+from offlinetube_api.api.deps import DownloadsDep, StoreDep, TaskDep, ids_name_tasks
 from offlinetube_api.models import TaskStatus
 from offlinetube_api.schemas import ErrorMessage, RemovalResult, TaskPublic
 from offlinetube_api.security.keys import Scope
 
-router = APIRouter(prefix="/api/downloads", tags=["downloads"])
+router = APIRouter(
+    prefix="/api/downloads", tags=["downloads"], dependencies=[Depends(ids_name_tasks)]
+)
 
 READ = [Depends(require(Scope.READ))]
 CONTROL = [Depends(require(Scope.DOWNLOAD))]

@@ -10,11 +10,17 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
 from offlinetube_api.api.auth import RevocationDep
-from offlinetube_api.api.deps import EventMessagesDep, EventsDep, EventStreamLimitDep, TaskDep
+from offlinetube_api.api.deps import (
+    EventMessagesDep,
+    EventsDep,
+    EventStreamLimitDep,
+    TaskDep,
+    ids_name_tasks,
+)
 from offlinetube_api.api.event_stream_limit import client_address
 from offlinetube_api.schemas import ErrorMessage
 
-router = APIRouter(prefix="/api", tags=["events"])
+router = APIRouter(prefix="/api", tags=["events"], dependencies=[Depends(ids_name_tasks)])
 
 SHUTDOWN_GRACE_S = 2.0
 

@@ -3,12 +3,14 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from offlinetube_api.api.auth import PresentDep, require
-from offlinetube_api.api.deps import DownloadsDep, StoreDep
+from offlinetube_api.api.deps import DownloadsDep, StoreDep, ids_name_tasks
 from offlinetube_api.errors import PlaylistNotFound
 from offlinetube_api.schemas import ErrorMessage, PlaylistCancelResult, TaskPublic
 from offlinetube_api.security.keys import Scope
 
-router = APIRouter(prefix="/api/playlists", tags=["downloads"])
+router = APIRouter(
+    prefix="/api/playlists", tags=["downloads"], dependencies=[Depends(ids_name_tasks)]
+)
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorMessage, "description": "No task has this playlist id."}
