@@ -23,6 +23,7 @@ from offlinetube_api.transitions import Cancelled, Requeued, RequeueReason
 from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.ledger import TaskLedger
 from offlinetube_api.worker.outcomes import OutcomeRecorder
+from offlinetube_api.worker.recovery import sweep_partial_files
 from offlinetube_api.worker.runner import TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ async def distributed_core(
 ) -> AsyncIterator[Core]:
     """PostgreSQL, LISTEN/NOTIFY and procrastinate. `slots` download slots run in this
     process as one worker among others; 0 makes an API-only replica. Nothing here recovers
-    other hosts' work at start-up: a lost worker's tasks are found through its heartbeats."""
+    other hosts' work at start-up: a lost worker's tasks are found through its heartbeats.
+    A worker's start sweeps only the partial files no run will use again."""
     assert settings.database_url is not None
     _quiet_queue_logs()
     url = settings.database_url.get_secret_value()
@@ -100,6 +102,7 @@ async def distributed_core(
         await events.start()
         await downloads.existing.check_files()
         if slots:
+            await sweep_partial_files(store, settings)
             outcomes = OutcomeRecorder(ledger=ledger, store=store, queue=queue, settings=settings)
             runner = TaskRunner(
                 store=store, ledger=ledger, outcomes=outcomes, settings=settings, ffmpeg=ffmpeg

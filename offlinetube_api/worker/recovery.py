@@ -50,7 +50,9 @@ async def _previous_run_ended(task: Task, ledger: TaskLedger) -> bool:
 
 
 async def sweep_partial_files(store: TaskStore, settings: Settings) -> None:
-    """Nothing runs yet: partial files of tasks that are gone, done or cancelled go."""
+    """Partial files of tasks that are gone, done or cancelled go. Safe while other hosts'
+    workers run: a task that may run again keeps its folder, and a run of a task that is
+    gone, done or cancelled is ending and deletes its folder itself."""
     downloads = settings.downloads_dir
     leftovers = []
     for name in await asyncio.to_thread(media.partial_folder_names, downloads):
