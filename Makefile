@@ -35,9 +35,12 @@ lab:
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } \
 		|| { echo "the tests need PostgreSQL: sudo apt-get install postgresql" >&2; exit 1; }
 
-## Run the whole test suite.
+## Run the whole test suite: every test that starts the service once on SQLite (embedded mode)
+## and once on PostgreSQL (distributed mode), in TEST_WORKERS processes at once (pytest-xdist):
+## most tests wait on throttled downloads and subprocesses, not on the CPU.
+TEST_WORKERS ?= 4
 test: install browser lab
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## Style and types.
 lint: install

@@ -1,7 +1,7 @@
 """Fixtures shared by the whole suite: real media, a real video site on 127.0.0.1, and the
 real service behind real HTTP."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,85 @@ def site(media_dir: Path) -> Iterator[FixtureSite]:
     running.stop()
 
 
+STORE_BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store",
+        action="append",
+        choices=STORE_BACKENDS,
+        help="run the service tests on this store backend only (repeatable; default: both)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "stores(*backends): the store backends a service test runs on, when not all "
+        "(a test of SQLite's file, say)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that starts the service runs once per store backend: embedded mode on
+    SQLite, distributed mode on PostgreSQL (an API replica that runs its own worker)."""
+    if "store_backend" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("stores")
+    backends: tuple[str, ...] = marker.args if marker else STORE_BACKENDS
+    if "replica_settings" in metafunc.fixturenames:  # replicas share a PostgreSQL database
+        backends = ("postgresql",)
+    chosen = metafunc.config.getoption("store") or STORE_BACKENDS
+    metafunc.parametrize("store_backend", [b for b in backends if b in chosen])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The multi-host tests run one after another on one pytest-xdist worker: each runs four
+    hosts' worth of processes, and two at once would starve each other's deadlines."""
+    for item in items:
+        if item.path.parent.name == "multihost":
+            item.add_marker(pytest.mark.xdist_group("multihost"))
+
+
 @pytest.fixture
-def make_service(tmp_path: Path) -> Iterator[ServiceFactory]:
-    """Starts the service on a free port with its folders under tmp_path; stops it after."""
+def service_databases(
+    request: pytest.FixtureRequest, store_backend: str
+) -> Iterator[Callable[[], dict[str, str]]]:
+    """Settings that put one installation's store on the test's backend: nothing for SQLite
+    (the data folder holds it), else `database_url` naming a new database of its own."""
+    made: list[tuple[Databases, str]] = []
+
+    def settings() -> dict[str, str]:
+        if store_backend == "sqlite":
+            return {}
+        databases: Databases = request.getfixturevalue("postgres_databases")
+        made.append((databases, databases.new()))
+        return {"database_url": made[-1][1]}
+
+    yield settings
+    for databases, url in made:
+        databases.drop(url)
+
+
+@pytest.fixture
+def make_service(
+    tmp_path: Path, service_databases: Callable[[], dict[str, str]]
+) -> Iterator[ServiceFactory]:
+    """Starts the service on a free port with its folders under tmp_path, on the test's store
+    backend; stops it after. As SQLite lives in the data folder, a PostgreSQL database goes
+    with one: a service started on another's data folder (a restart) gets its database too,
+    and a new data folder a new database, unless `database_url` is given."""
     started: list[RunningService] = []
+    stores: dict[Path, dict[str, str]] = {}  # data folder -> its store settings
 
     def factory(**overrides: Any) -> RunningService:
-        service = start_service(tmp_path / f"service-{len(started)}", **overrides)
+        root = tmp_path / f"service-{len(started)}"
+        data_dir = Path(overrides.get("data_dir", root / "data"))
+        if data_dir not in stores:
+            stores[data_dir] = service_databases()
+        store = {} if "database_url" in overrides else stores[data_dir]
+        service = start_service(root, **(store | overrides))
         started.append(service)
         return service
 
@@ -63,19 +135,33 @@ def guarded_service(make_service: ServiceFactory, site: FixtureSite) -> RunningS
     return make_service(allow_private_urls=False, allow_private_networks=["127.0.0.1"])
 
 
+def _restartable(store: dict[str, str]) -> dict[str, str]:
+    """In distributed mode, a killed service's downloads run again once its worker has been
+    silent for the least OFFLINETUBE_STALLED_AFTER_SECONDS allowed (20 s) rather than 30 s."""
+    return store | {"stalled_after_seconds": "20"} if store else store
+
+
 @pytest.fixture
-def service_process(tmp_path: Path) -> Iterator[ServiceProcess]:
+def service_process(
+    tmp_path: Path, service_databases: Callable[[], dict[str, str]]
+) -> Iterator[ServiceProcess]:
     """`python -m offlinetube_api` in its own process, for tests that kill or restart it."""
-    service = ServiceProcess(tmp_path, allow_private_urls="true")
+    service = ServiceProcess(
+        tmp_path, allow_private_urls="true", **_restartable(service_databases())
+    )
     yield service
     service.stop()
 
 
 @pytest.fixture
-def installation(tmp_path: Path) -> Iterator[ServiceProcess]:
+def installation(
+    tmp_path: Path, service_databases: Callable[[], dict[str, str]]
+) -> Iterator[ServiceProcess]:
     """Like `service_process`, with its folders in `tmp_path/install`, so a test can keep other
     files (a backup, a copy) beside the installation rather than in it."""
-    made = ServiceProcess(tmp_path / "install", allow_private_urls="true")
+    made = ServiceProcess(
+        tmp_path / "install", allow_private_urls="true", **_restartable(service_databases())
+    )
     made.root.mkdir()
     yield made
     made.stop()

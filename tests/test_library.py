@@ -15,7 +15,7 @@ import pytest
 
 from offlinetube_api.library import read_sidecar, write_sidecar
 from offlinetube_api.models import Task, TaskStatus
-from tests.fixtures.service import RunningService, start_service, wait_until
+from tests.fixtures.service import RunningService, ServiceFactory, wait_until
 from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
 
@@ -58,6 +58,7 @@ def assert_restored(client: httpx.Client, before: dict[str, Any]) -> None:
         assert client.get(subtitle["url"]).status_code == 200
 
 
+@pytest.mark.stores("sqlite")  # the SQLite file deleted, or a backup of it restored
 def test_deleted_database_warns_at_start_and_rebuild_restores_the_library(
     installation: ServiceProcess, site: FixtureSite
 ) -> None:
@@ -89,6 +90,7 @@ def test_deleted_database_warns_at_start_and_rebuild_restores_the_library(
     assert_restored(client, with_subtitles)
 
 
+@pytest.mark.stores("sqlite")  # the SQLite file deleted, or a backup of it restored
 def test_rebuild_after_restoring_an_old_backup_adds_only_what_it_lacks(
     installation: ServiceProcess, site: FixtureSite, tmp_path: Path
 ) -> None:
@@ -131,13 +133,18 @@ def test_finished_download_keeps_a_sidecar_that_is_never_served_and_goes_with_re
 
 
 def test_no_warning_when_the_database_knows_the_library(
-    service: RunningService, site: FixtureSite, caplog: pytest.LogCaptureFixture
+    make_service: ServiceFactory, site: FixtureSite, caplog: pytest.LogCaptureFixture
 ) -> None:
+    service = make_service()
     service.download_and_wait(site.page_url(video=site.url("/media/clip.mp4")))
     service.stop()
     caplog.set_level(logging.WARNING, logger="offlinetube_api")
 
-    again = start_service(Path(service.settings.data_dir).parent)
+    again = make_service(
+        downloads_dir=service.settings.downloads_dir,
+        thumbnails_dir=service.settings.thumbnails_dir,
+        data_dir=service.settings.data_dir,
+    )
     again.stop()
 
     assert "holds no tasks" not in caplog.text

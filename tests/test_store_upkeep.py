@@ -24,6 +24,10 @@ from tests.fixtures.service import ServiceFactory, wait_until
 from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
 
+# The SQLite file itself: its integrity check, backups, WAL and handles. Distributed mode's
+# PostgreSQL has its own tools for these (pg_dump, its WAL), outside the service.
+pytestmark = pytest.mark.stores("sqlite")
+
 PAGE = 4096
 
 

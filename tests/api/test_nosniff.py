@@ -9,6 +9,9 @@ import pytest
 
 from tests.fixtures.service import RunningService
 
+# Fixed, not random: parallel test workers must collect the same test ids.
+UNKNOWN_TASK_ID = "c4e8a2d6-9b1f-4f3e-8a7c-2d6e0b9f1a35"
+
 
 def assert_nosniff(response: httpx.Response) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -64,7 +67,7 @@ def test_json_answer_carries_nosniff(service: RunningService) -> None:
     [
         ("GET", "/nowhere", 404),
         ("GET", "/api/nowhere/<script>alert(1)</script>", 404),
-        ("GET", f"/api/downloads/{uuid.uuid4()}", 404),
+        ("GET", f"/api/downloads/{UNKNOWN_TASK_ID}", 404),
         ("PUT", "/api/download", 405),
         ("GET", "/api/download", 405),
         ("DELETE", "/api/health", 405),

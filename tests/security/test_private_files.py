@@ -4,7 +4,6 @@ the key are the service user's alone, whatever the umask (issue 9, items 8 and 1
 import logging
 import sqlite3
 import stat
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,14 @@ from tests.fixtures.service import ServiceFactory
 from tests.fixtures.service_process import running_service
 
 YEARS_S = 10 * 365 * 24 * 3600
-MISSING_THUMBNAIL = f"/api/thumbnails/{uuid.uuid4()}"
+MISSING_THUMBNAIL = "/api/thumbnails/6a0e9d4c-1f3b-4c2d-8e7a-5b9f0c1d2e3a"
 
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.stores("sqlite")  # distributed mode keeps its signing key in the database
 @pytest.mark.parametrize("weak_key", [b"", b"0123456789"], ids=["empty", "short"])
 def test_a_weak_signing_key_is_replaced_so_links_forged_with_it_fail(
     make_service: ServiceFactory,
@@ -50,6 +50,7 @@ def test_a_weak_signing_key_is_replaced_so_links_forged_with_it_fail(
     assert not [name for name in data.iterdir() if name.name.endswith(".tmp")]
 
 
+@pytest.mark.stores("sqlite")  # distributed mode keeps its signing key in the database
 def test_a_good_signing_key_is_kept_so_links_survive_a_restart(
     make_service: ServiceFactory, tmp_path: Path
 ) -> None:
@@ -79,6 +80,7 @@ def test_under_umask_000_the_data_is_private_and_nothing_is_world_writable(
             assert _mode(tmp_path / public) == 0o755, public
 
 
+@pytest.mark.stores("sqlite")  # distributed mode keeps its signing key in the database
 def test_an_existing_install_open_to_everyone_is_made_private_at_start(
     make_service: ServiceFactory, tmp_path: Path
 ) -> None:

@@ -2,7 +2,6 @@
 task will use."""
 
 import signal
-import sqlite3
 
 from tests.fixtures.processes import descendants, is_running
 from tests.fixtures.service import wait_until
@@ -41,7 +40,9 @@ def test_killed_service_restarts_interrupted_download(
         current: dict[str, object] = client.get(f"/api/downloads/{task_id}").json()
         return current if current["status"] in ("completed", "failed") else None
 
-    task = wait_until(finished, what="the resumed download to finish")
+    task = wait_until(
+        finished, deadline_s=service_process.rerun_deadline_s, what="the resumed download to finish"
+    )
     assert task["status"] == "completed", task["error"]
     assert (service_process.root / "downloads" / f"video__{task_id}.mp4").stat().st_size == task[
         "filesize"
@@ -66,12 +67,11 @@ def test_sigterm_requeues_running_download_and_next_start_finishes_it(
 
     # uvicorn shuts down cleanly, then re-raises the signal, as a well-behaved process does.
     assert service_process.process.wait(timeout=15) in (0, -signal.SIGTERM)
-    with sqlite3.connect(service_process.root / "data" / "offlinetube.sqlite3") as database:
-        saved = database.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
-    assert saved == ("queued",)
+    assert service_process.saved_status(task_id) == "queued"
     client = service_process.start()
     wait_until(
         lambda: client.get(f"/api/downloads/{task_id}").json()["status"] == "completed",
+        deadline_s=service_process.rerun_deadline_s,
         what="the requeued download to finish",
     )
 

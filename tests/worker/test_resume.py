@@ -64,7 +64,11 @@ def test_restart_after_a_crash_continues_the_partial_download(
     service_process.kill()
     client = service_process.start()
 
-    task = wait_until(lambda: _finished(client, task_id), what="the download to finish")
+    task = wait_until(
+        lambda: _finished(client, task_id),
+        deadline_s=service_process.rerun_deadline_s,
+        what="the download to finish",
+    )
     assert task["status"] == "completed", task["error"]
     _assert_continued(site, media_url)
     saved = service_process.root / "downloads" / f"video__{task_id}.mp4"
@@ -83,7 +87,11 @@ def test_restart_against_a_source_without_ranges_starts_over_correctly(
     service_process.kill()
     client = service_process.start()
 
-    task = wait_until(lambda: _finished(client, task_id), what="the download to finish")
+    task = wait_until(
+        lambda: _finished(client, task_id),
+        deadline_s=service_process.rerun_deadline_s,
+        what="the download to finish",
+    )
     assert task["status"] == "completed", task["error"]
     transfers = _transfers(site, media_url)
     assert [transfer.status for transfer in transfers][-1] == 200  # asked, refused, restarted

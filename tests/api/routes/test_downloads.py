@@ -120,7 +120,8 @@ def test_get_completed_task_has_every_field(service: RunningService, site: Fixtu
     assert times == sorted(times)
 
 
-@pytest.mark.parametrize("task_id", [str(uuid.uuid4()), "not-a-task"])
+# Fixed, not random: parallel test workers must collect the same test ids.
+@pytest.mark.parametrize("task_id", ["b7d2e5a1-3c4f-4a6b-9e8d-1f2a3b4c5d6e", "not-a-task"])
 @pytest.mark.parametrize("method, path", [("GET", "/{}"), ("DELETE", "/{}/remove")])
 def test_unknown_task_is_404_with_detail(
     service: RunningService, task_id: str, method: str, path: str
@@ -289,7 +290,7 @@ def test_remove_right_after_post_never_hangs_nor_leaves_a_download_behind(
             pytest.fail(f"DELETE of a just-posted task hung (attempt {attempt})")
         assert response.status_code == 200
 
-    idle = {"queued": 0, "running": 0, "max_concurrent": 3}
+    idle = service.queue_figures(queued=0, running=0)
     wait_until(lambda: service.client.get("/api/health").json()["queue"] == idle, deadline_s=5)
     assert service.client.get("/api/downloads").headers["x-total-count"] == "0"
     assert stays_true(
@@ -312,7 +313,7 @@ def test_single_slot_runs_downloads_one_at_a_time_in_fifo_order(
     service.wait_for_status(ids[0], "downloading")
     assert [service.task(task_id)["status"] for task_id in ids[1:]] == ["queued", "queued"]
     queue = service.client.get("/api/health").json()["queue"]
-    assert queue == {"queued": 2, "running": 1, "max_concurrent": 1}
+    assert queue == service.queue_figures(queued=2, running=1)
     service.wait_for_status(ids[1], "downloading", "processing")
     assert service.task(ids[0])["status"] == "completed"
     assert service.task(ids[2])["status"] == "queued"
@@ -322,4 +323,4 @@ def test_single_slot_runs_downloads_one_at_a_time_in_fifo_order(
     for earlier, later in itertools.pairwise(done):
         assert parse(earlier["finished_at"]) <= parse(later["started_at"])
     queue = service.client.get("/api/health").json()["queue"]
-    assert queue == {"queued": 0, "running": 0, "max_concurrent": 1}
+    assert queue == service.queue_figures(queued=0, running=0)

@@ -12,7 +12,7 @@ import httpx
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from offlinetube_api.models import Task, TaskStatus
-from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.store import open_store
 from tests.api.routes.test_events import TIMEOUT, data, slow_page
 from tests.fixtures.service import POLL_INTERVAL_S, RunningService
 from tests.fixtures.site import FixtureSite
@@ -25,7 +25,7 @@ def fill_library(service: RunningService, count: int) -> None:
     """`count` finished tasks, written to the service's database as earlier runs left them."""
 
     async def add_all() -> None:
-        store = SqliteTaskStore(service.settings.database_path)
+        store = open_store(service.settings, announce=lambda: None)
         await store.open()
         try:
             for n in range(count):

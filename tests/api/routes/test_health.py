@@ -51,7 +51,7 @@ def test_health_queue_is_idle_and_echoes_configured_concurrency(
 
     queue = service.client.get("/api/health").json()["queue"]
 
-    assert queue == {"queued": 0, "running": 0, "max_concurrent": 2}
+    assert queue == service.queue_figures(queued=0, running=0)
 
 
 def test_health_queue_counts_running_and_queued_downloads(
@@ -65,13 +65,12 @@ def test_health_queue_counts_running_and_queued_downloads(
 
     queue = service.client.get("/api/health").json()["queue"]
 
-    assert queue == {"queued": 1, "running": 2, "max_concurrent": 2}
+    assert queue == service.queue_figures(queued=1, running=2)
     assert service.task(ids[2])["status"] == "queued"
     assert service.client.delete(f"/api/downloads/{ids[0]}/remove").status_code == 200
     service.wait_for_status(ids[2], "downloading", deadline_s=10)
-    assert service.client.get("/api/health").json()["queue"] == {
-        "queued": 0, "running": 2, "max_concurrent": 2
-    }  # fmt: skip
+    queue = service.client.get("/api/health").json()["queue"]
+    assert queue == service.queue_figures(queued=0, running=2)
 
 
 def test_health_stays_fast_while_downloads_run(service: RunningService, site: FixtureSite) -> None:
