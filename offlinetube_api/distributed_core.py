@@ -100,7 +100,6 @@ async def distributed_core(
         await bus.start()
         await queue.start()
         await events.start()
-        await downloads.existing.check_files()
         if slots:
             await sweep_partial_files(store, settings)
             outcomes = OutcomeRecorder(ledger=ledger, store=store, queue=queue, settings=settings)

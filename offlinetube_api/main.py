@@ -45,6 +45,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     notifier = app.state.webhooks = _webhook_notifier(settings)
     ffmpeg, slots = app.state.ffmpeg, app.state.download_slots
     async with _core(settings, ffmpeg=ffmpeg, notifier=notifier, slots=slots) as core:
+        if settings.distributed:  # embedded mode's core checks before its queue starts
+            # An API replica checks the files it serves; a worker serves none, so its folder
+            # (perhaps not mounted yet) never judges the shared library.
+            await core.downloads.existing.check_files()
         await warn_if_library_is_orphaned(core.store, settings=settings)
         auth = app.state.auth = await _auth_policy(settings, core.store)
         await auth.required()  # which keys exist, so that the first events are signed

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from tests.fixtures.service import wait_until
@@ -88,3 +89,52 @@ def test_a_worker_process_downloads_what_the_api_replica_queued(
     worker.terminate()
     assert worker.wait(timeout=STOP_BOUND_S) == 0
     assert api_replica.terminate() == -signal.SIGTERM  # uvicorn's clean stop, re-raised
+
+
+def _registered_workers(database_url: str) -> int:
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT count(*) FROM procrastinate_workers").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_processes_on_another_downloads_folder_mark_nothing_missing(
+    api_replica: ServiceProcess,
+    worker: subprocess.Popen[bytes],
+    site: FixtureSite,
+    tmp_path: Path,
+) -> None:
+    """A worker and a replica started with the wrong media folder (a default ./downloads, a
+    NAS not mounted yet) leave the shared library alone; the replica says why."""
+    response = api_replica.client.post(
+        "/api/download", json={"url": site.page_url(video=site.url("/media/clip.mp4"))}
+    )
+    task_id = response.json()["id"]
+    wait_until(
+        lambda: _status(api_replica.client, task_id) in ("completed", "failed"),
+        deadline_s=DOWNLOAD_BOUND_S,
+        what="the worker to download it",
+    )
+    database_url = api_replica.settings["database_url"]
+    misplaced = ServiceProcess(tmp_path / "unmounted", database_url=database_url)
+    misplaced.root.mkdir()
+
+    stray = _offlinetube(misplaced, "worker", "--concurrency", "1")
+    try:
+        wait_until(lambda: _registered_workers(database_url) == 2, what="the stray worker")
+        assert _status(api_replica.client, task_id) == "completed"
+    finally:
+        stray.terminate()
+        stray.wait(timeout=STOP_BOUND_S)
+    misplaced.process = _offlinetube(misplaced, "serve", "--workers", "0")
+    try:
+        misplaced.wait_ready()
+        assert _status(api_replica.client, task_id) == "completed"
+    finally:
+        misplaced.stop()
+    warnings = [line for line in misplaced.output.splitlines() if "looks unmounted" in line]
+    assert warnings == [
+        f"WARNING offlinetube_api.worker.existing: The downloads folder {misplaced.downloads} "
+        "looks unmounted or wrong: none of the 1 videos the database lists is in it. No task "
+        "is marked missing; check OFFLINETUBE_DOWNLOADS_DIR, or mount the folder and restart"
+    ]

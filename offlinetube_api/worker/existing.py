@@ -51,22 +51,19 @@ class ExistingDownloads:
 
     async def check_files(self) -> None:
         """At start-up: mark completed tasks whose file is gone; restore those whose file is
-        back. One listing of the folder, whatever the size of the library."""
-        present = await asyncio.to_thread(media.names_in, self._downloads_dir)
-        gone: list[StoredFile] = []
-        back: list[StoredFile] = []
-        for stored in await self._store.downloaded_files():
-            on_disk = stored.filename in present
-            if stored.status is TaskStatus.COMPLETED and not on_disk:
-                gone.append(stored)
-                await self._mark_missing(stored)
-            elif stored.status is TaskStatus.FAILED and on_disk:
-                back.append(stored)
-                await self._restore(stored)
+        back. One listing of the folder (and of its metadata folder), whatever the size of
+        the library."""
+        present, described = await asyncio.to_thread(self._listing)
+        stored_files = await self._store.downloaded_files()
+        gone = self._gone(stored_files, present, described)
+        back = [s for s in stored_files if s.status is TaskStatus.FAILED and s.filename in present]
+        for stored in gone:
+            await self._mark_missing(stored)
+        for stored in back:
+            await self._restore(stored)
         if back:
             logger.info("%d tasks have their video file back and are completed again", len(back))
         if gone:
-            # One line, not one per task: a disk that is not mounted yet empties the whole folder.
             logger.warning(
                 "%d completed tasks have lost their video file in %s and are marked failed "
                 "(file_missing), among them %s",
@@ -74,6 +71,35 @@ class ExistingDownloads:
                 self._downloads_dir,
                 ", ".join(f"{stored.task_id} ({stored.filename})" for stored in gone[:3]),
             )
+
+    def _gone(
+        self, stored_files: list[StoredFile], present: frozenset[str], described: frozenset[str]
+    ) -> list[StoredFile]:
+        """The completed tasks whose video is not among `present`, unless the folder holds
+        none of their files, neither a video nor a metadata file (task ids in `described`):
+        that is the wrong folder (a NAS not mounted yet, a default ./downloads), and marking
+        the whole library missing would hide it on every replica. A video deleted by hand
+        leaves its metadata file behind, so the folder still shows it is the library."""
+        completed = [stored for stored in stored_files if stored.status is TaskStatus.COMPLETED]
+        gone = [stored for stored in completed if stored.filename not in present]
+        if gone and len(gone) == len(completed) and not any(s.task_id in described for s in gone):
+            self._warn_wrong_folder(len(completed))
+            return []
+        return gone
+
+    def _listing(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The file names in the downloads folder, and the task ids of its metadata files."""
+        sidecars = media.sidecar_paths(self._downloads_dir)
+        return media.names_in(self._downloads_dir), frozenset(path.stem for path in sidecars)
+
+    def _warn_wrong_folder(self, videos: int) -> None:
+        logger.warning(
+            "The downloads folder %s looks unmounted or wrong: none of the %d videos the "
+            "database lists is in it. No task is marked missing; check "
+            "OFFLINETUBE_DOWNLOADS_DIR, or mount the folder and restart",
+            self._downloads_dir.resolve(),
+            videos,
+        )
 
     async def _mark_missing(self, stored: StoredFile) -> None:
         missing = Failed(

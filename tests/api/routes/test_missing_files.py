@@ -1,9 +1,12 @@
 """A video deleted by hand never blocks its URL: posting it again downloads it again under the
 same task id, and a start finds and marks completed tasks whose files are gone."""
 
+import logging
 import uuid
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.fixtures.service import RunningService, ServiceFactory, wait_until
 from tests.fixtures.site import FixtureSite
@@ -119,3 +122,39 @@ def test_start_restores_a_task_whose_file_is_back(
     assert restored["status"] == "completed"
     assert (restored["error"], restored["error_kind"]) == (None, None)
     assert restarted.client.get(restored["stream_url"]).status_code == 200
+
+
+def test_start_on_an_unmounted_downloads_folder_marks_nothing_and_says_so(
+    make_service: ServiceFactory,
+    site: FixtureSite,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = make_service()
+    tasks = [service.download_and_wait(_page(site)) for _ in range(2)]
+    service.stop()
+    mount_point = tmp_path / "nas"  # nothing mounted on it yet
+    mount_point.mkdir()
+    settings = service.settings
+
+    with caplog.at_level(logging.WARNING, logger="offlinetube_api.worker.existing"):
+        unmounted = make_service(
+            downloads_dir=mount_point,
+            thumbnails_dir=settings.thumbnails_dir,
+            data_dir=settings.data_dir,
+        )
+
+    assert [unmounted.task(task["id"])["status"] for task in tasks] == ["completed"] * 2
+    assert [record.getMessage() for record in caplog.records] == [
+        f"The downloads folder {mount_point} looks unmounted or wrong: none of the 2 videos the "
+        "database lists is in it. No task is marked missing; check OFFLINETUBE_DOWNLOADS_DIR, "
+        "or mount the folder and restart"
+    ]
+    unmounted.stop()
+    mounted = make_service(
+        downloads_dir=settings.downloads_dir,
+        thumbnails_dir=settings.thumbnails_dir,
+        data_dir=settings.data_dir,
+    )
+    for task in tasks:
+        assert mounted.client.get(mounted.task(task["id"])["stream_url"]).status_code == 200
