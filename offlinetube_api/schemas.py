@@ -56,6 +56,15 @@ class DownloadRequest(BaseModel):
     def must_be_absolute_http(cls, url: str) -> str:
         return checked_download_url(url)
 
+    @field_validator("title", "format")
+    @classmethod
+    def no_control_characters(cls, value: str | None) -> str | None:
+        """A title or format is one line of text: C0 controls and DEL (NUL, newlines, escapes)
+        would reach file metadata, logs and the database (PostgreSQL refuses NUL)."""
+        if value is not None and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise ValueError("must not contain control characters (such as NUL or a newline)")
+        return value
+
     @field_validator("format")
     @classmethod
     def blank_format_means_default(cls, value: str | None) -> str | None:

@@ -152,6 +152,26 @@ def test_apply_saves_the_change_and_its_event(task_store: StoreFactory) -> None:
     asyncio.run(scenario())
 
 
+def test_text_with_nul_is_kept_with_a_replacement_character_in_tasks_and_events(
+    task_store: StoreFactory,
+) -> None:
+    """PostgreSQL refuses U+0000 in text and jsonb; a site's title may carry one."""
+
+    async def scenario() -> None:
+        async with task_store.opened() as store:
+            await store.add(_task(1, warnings=("bad\x00warning",)))
+            await store.apply(_task(1).id, Started(attempt=1, started_at=EPOCH))
+            described = await store.apply(_task(1).id, Described("a\x00b", 3.0, None))
+            assert described is not None
+            saved = await store.get(_task(1).id)
+            assert saved is not None
+            assert (saved.title, saved.warnings) == ("a\ufffdb", ("bad\ufffdwarning",))
+            events = await store.events_after(0)
+            assert events[-1].task is not None and events[-1].task.title == "a\ufffdb"
+
+    asyncio.run(scenario())
+
+
 def test_apply_refuses_what_the_status_does_not_allow_and_saves_nothing(
     task_store: StoreFactory,
 ) -> None:

@@ -7,7 +7,7 @@ keys, datetimes ISO 8601, so a change of Task shows up here and nowhere else."""
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -21,6 +21,9 @@ COLUMNS = tuple(field.name for field in fields(Task))
 _DATETIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at"})
 _LIST_COLUMNS = frozenset({"subtitle_langs", "subtitle_files", "warnings"})
 _TASK_JSON = TypeAdapter(Task)
+# PostgreSQL's text and jsonb refuse U+0000, which a site's title or a program's message may
+# carry; both stores keep U+FFFD (the replacement character) in its place, alike.
+_NUL, _NUL_STORED = "\x00", "\ufffd"
 
 
 class Dialect(StrEnum):
@@ -28,8 +31,18 @@ class Dialect(StrEnum):
     POSTGRESQL = "postgresql"
 
 
+def _storable(value: Any) -> Any:
+    """`value` with every NUL in its text (a str, or a tuple of them) replaced."""
+    if type(value) is str:  # not a StrEnum, which has no NUL and must stay one
+        return value.replace(_NUL, _NUL_STORED)
+    if isinstance(value, tuple):
+        return tuple(_storable(item) for item in value)
+    return value
+
+
 def column_value(column: str, value: Any, dialect: Dialect) -> Any:
     """`value` of the Task field `column` as the database takes it."""
+    value = _storable(value)
     if column in _LIST_COLUMNS:
         return json.dumps(list(value))
     if value is None:
@@ -85,7 +98,8 @@ def task_from_row(row: Mapping[str, Any]) -> Task:
 
 def task_json(task: Task) -> str:
     """The task as an event carries it."""
-    return _TASK_JSON.dump_json(task).decode()
+    storable = replace(task, **{column: _storable(getattr(task, column)) for column in COLUMNS})
+    return _TASK_JSON.dump_json(storable).decode()
 
 
 def task_from_json(value: str | Mapping[str, Any]) -> Task:

@@ -74,6 +74,20 @@ def test_url_that_is_not_absolute_http_gets_422(service: RunningService, url: st
     assert "http://" in str(response.json()["detail"])
 
 
+@pytest.mark.parametrize("field", ["title", "format"])
+@pytest.mark.parametrize("text", ["a\x00b", "two\nlines", "\x1b[31mred"], ids=["NUL", "LF", "ESC"])
+def test_title_or_format_with_control_characters_gets_422(
+    service: RunningService, field: str, text: str
+) -> None:
+    response = service.client.post(
+        "/api/download", json={"url": "http://example.com/v", field: text}
+    )
+
+    assert response.status_code == 422
+    assert "control characters" in response.text
+    assert service.client.get("/api/downloads").headers["x-total-count"] == "0"
+
+
 def test_unsupported_url_fails_with_ytdlp_message_and_service_stays_up(
     service: RunningService, site: FixtureSite
 ) -> None:
