@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import uvicorn
 from pydantic import ValidationError
@@ -15,7 +16,7 @@ from pydantic_core import ErrorDetails
 
 from offlinetube_api import __version__
 from offlinetube_api.api.auth import is_loopback_host
-from offlinetube_api.config import MAX_DOWNLOAD_SLOTS, Settings
+from offlinetube_api.config import MAX_DOWNLOAD_SLOTS, Settings, redacted
 from offlinetube_api.instance_lock import lock_data_folder
 from offlinetube_api.library import RebuildReport, rebuild
 from offlinetube_api.main import create_app
@@ -222,21 +223,51 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        sys.exit("\n".join(_bad_setting(error) for error in exc.errors()))
+        refuse_settings([_bad_setting(error) for error in exc.errors()])
 
 
 def _bad_setting(error: ErrorDetails) -> str:
     name = "OFFLINETUBE_" + "_".join(map(str, error["loc"])).upper()
-    return f"{name}: {error['msg']} (got {error['input']!r})"
+    given = error["input"]
+    if name == "OFFLINETUBE_DATABASE_URL" and isinstance(given, str):
+        given = redacted(given)
+    return f"{name}: {error['msg']} (got {given!r})"
+
+
+def refuse_settings(lines: list[str]) -> NoReturn:
+    """The end of a start with bad settings: `lines` (one per setting) on stderr, exit code 2,
+    like the command line's other refusals."""
+    print("\n".join(lines), file=sys.stderr)
+    sys.exit(2)
+
+
+def _refuse_unreachable_database(settings: Settings) -> None:
+    """Distributed mode: a database address PostgreSQL does not answer at (a wrong port or
+    host, a database that does not exist, a wrong password) is a bad setting, told in one line
+    within seconds, rather than a traceback once the connection pool gives up."""
+    assert settings.database_url is not None
+    # Loaded here: the embedded service never imports psycopg.
+    from offlinetube_api.store.postgres import DatabaseUnreachable, check_reachable
+
+    url = settings.database_url.get_secret_value()
+    try:
+        asyncio.run(check_reachable(url))
+    except DatabaseUnreachable as exc:
+        refuse_settings(
+            [f"OFFLINETUBE_DATABASE_URL: cannot connect: {exc} (got {redacted(url)!r})"]
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = _settings()
+    if args.command == "backup":
+        backup(settings, args.file)
+        return
+    if settings.distributed:
+        _refuse_unreachable_database(settings)
     if args.command == "keys":
         manage_keys(settings, args)
-    elif args.command == "backup":
-        backup(settings, args.file)
     elif args.command == "rebuild":
         rebuild_library(settings)
     elif args.command == "worker":

@@ -11,9 +11,9 @@ from psycopg import sql
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
 
+from offlinetube_api.config import redacted
 from offlinetube_api.event_bus import Wakeup
 from offlinetube_api.ports import EVENTS_CHANNEL
-from offlinetube_api.store.postgres import redacted
 
 logger = logging.getLogger(__name__)
 

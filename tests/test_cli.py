@@ -1,11 +1,20 @@
 import os
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
 
 from offlinetube_api import __version__
 from offlinetube_api.__main__ import WORKERS_NEED_DATABASE
 from offlinetube_api.worker_command import NEEDS_DATABASE
+from tests.fixtures.postgres import Databases, free_port
+
+# Python's start and one refused connection; the pool's own give-up took 11 s.
+REFUSAL_BOUND_S = 8.0
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -37,7 +46,7 @@ def test_a_bad_setting_stops_the_service_with_one_line_naming_it(tmp_path: Path)
         env={"OFFLINETUBE_TRANSCODE": "sometimes", "OFFLINETUBE_DATA_DIR": str(tmp_path)}
     )
 
-    assert completed.returncode == 1
+    assert completed.returncode == 2
     assert completed.stderr == (
         "OFFLINETUBE_TRANSCODE: Input should be 'auto' or 'never' (got 'sometimes')\n"
     )
@@ -51,7 +60,7 @@ def test_a_stalled_threshold_within_one_heartbeat_stops_the_worker_in_one_line(
         env={"OFFLINETUBE_STALLED_AFTER_SECONDS": "10", "OFFLINETUBE_DATA_DIR": str(tmp_path)},
     )
 
-    assert completed.returncode == 1
+    assert completed.returncode == 2
     assert completed.stderr == (
         "OFFLINETUBE_STALLED_AFTER_SECONDS: Input should be greater than or equal to 20"
         " (got '10')\n"
@@ -79,3 +88,49 @@ def test_download_slots_out_of_range_are_refused_with_usage() -> None:
         assert completed.returncode == 2
         assert "usage: offlinetube-api" in completed.stderr
         assert "a whole number from" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["serve"], ["serve", "--workers", "0"], ["worker"], ["keys", "list"], ["rebuild"]]
+)
+@pytest.mark.parametrize("fault", ["wrong port", "missing database"])
+def test_a_database_address_that_does_not_answer_is_refused_in_one_line(
+    postgres_databases: Databases, tmp_path: Path, command: list[str], fault: str
+) -> None:
+    server = urlsplit(postgres_databases.server_url)  # trust authentication: any password
+    if fault == "wrong port":
+        url = f"postgresql://tube:s3cret@127.0.0.1:{free_port()}/tube"
+        reason = "connection refused"
+    else:
+        database = f"absent_{uuid.uuid4().hex}"
+        url = f"postgresql://{server.username}:s3cret@{server.netloc.rpartition('@')[2]}/{database}"
+        reason = f'database "{database}" does not exist'
+    started = time.monotonic()
+
+    completed = _cli(
+        *command, env={"OFFLINETUBE_DATABASE_URL": url, "OFFLINETUBE_DATA_DIR": str(tmp_path)}
+    )
+
+    assert time.monotonic() - started < REFUSAL_BOUND_S
+    assert completed.returncode == 2
+    shown = url.replace("s3cret", "***")
+    assert completed.stderr == (
+        f"OFFLINETUBE_DATABASE_URL: cannot connect: {reason} (got {shown!r})\n"
+    )
+
+
+def test_a_bad_database_url_is_refused_without_its_password(tmp_path: Path) -> None:
+    completed = _cli(
+        "keys",
+        "list",
+        env={
+            "OFFLINETUBE_DATABASE_URL": "mysql://tube:s3cret@db/tube",
+            "OFFLINETUBE_DATA_DIR": str(tmp_path),
+        },
+    )
+
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        "OFFLINETUBE_DATABASE_URL: Value error, must be a postgresql://user@host:port/database "
+        "URL, or unset (got 'mysql://tube:***@db/tube')\n"
+    )

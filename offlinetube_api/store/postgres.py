@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import AsyncConnection, sql
@@ -21,6 +20,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
+from offlinetube_api.config import redacted
 from offlinetube_api.errors import StoreUnavailable
 from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
 from offlinetube_api.ports import EVENTS_CHANNEL, ProcessGroup, StoredEvent, StoredFile
@@ -41,6 +41,10 @@ Connection = AsyncConnection[DictRow]
 logger = logging.getLogger(__name__)
 
 EVENT_ORDER_LOCK = 0x6F74_6576_656E_7473  # "otevents"
+# How long the command line waits for the database before it calls its address wrong, in
+# seconds per address (libpq's connect_timeout): a host that drops packets would otherwise
+# hold the start for minutes.
+PROBE_TIMEOUT_S = 5
 _DEAD = [TaskStatus.FAILED.value, TaskStatus.CANCELLED.value]
 
 _INSERT_TASK = sql.SQL("INSERT INTO tasks ({}) VALUES ({})").format(
@@ -64,18 +68,34 @@ _PRUNE = """
         (SELECT id FROM task_events ORDER BY id DESC LIMIT 1 OFFSET %s), 0)"""
 
 
-def redacted(url: str) -> str:
-    """`url` without its password, for logs and messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit(parts._replace(netloc=f"{user}{host}"))
-
-
 def _one_line(exc: psycopg.Error) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class DatabaseUnreachable(Exception):
+    """No connection could be made to the database; `str()` is why, in one line
+    ("connection refused", 'database "x" does not exist', ...)."""
+
+
+async def check_reachable(url: str, *, timeout_s: int = PROBE_TIMEOUT_S) -> None:
+    """Connects once to the database at `url`, waiting at most `timeout_s` seconds per
+    address, and disconnects. Raises DatabaseUnreachable."""
+    try:
+        connection = await psycopg.AsyncConnection.connect(url, connect_timeout=timeout_s)
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:  # the latter: a bad URL
+        # A malformed URL is quoted whole in the reason.
+        reason = _connect_failure(exc).replace(url, redacted(url))
+        raise DatabaseUnreachable(reason) from exc
+    await connection.close()
+
+
+def _connect_failure(exc: psycopg.Error) -> str:
+    """libpq's reason without the attempt it names or its hint: 'connection to server at
+    "127.0.0.1", port 5433 failed: Connection refused\n\tIs the server running ...?' gives
+    'connection refused'."""
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    reason = first.rpartition(" failed: ")[2].removeprefix("FATAL:").strip()
+    return reason[:1].lower() + reason[1:]
 
 
 async def _read_jsonb_as_text(connection: Connection) -> None:

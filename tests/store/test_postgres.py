@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from offlinetube_api.config import redacted
 from offlinetube_api.errors import StoreUnavailable
 from offlinetube_api.models import Task, TaskStatus
 from offlinetube_api.store import PostgresTaskStore
 from offlinetube_api.store.migrations import migrate_postgresql, steps
-from offlinetube_api.store.postgres import EVENT_ORDER_LOCK, redacted
+from offlinetube_api.store.postgres import EVENT_ORDER_LOCK
 from offlinetube_api.store.rows import Dialect
 from offlinetube_api.transitions import Cancelled, ProgressMade, Started
 from tests.fixtures.postgres import Databases, free_port
