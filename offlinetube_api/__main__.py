@@ -23,7 +23,7 @@ from offlinetube_api.main import create_app
 from offlinetube_api.security.key_tables import opened_key_store
 from offlinetube_api.security.keys import KeyStore, Scope
 from offlinetube_api.server_config import uvicorn_config
-from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.store import open_store
 from offlinetube_api.store_upkeep import DatabaseUnusable, backup_database, check_database
 from offlinetube_api.worker_command import run_worker
 
@@ -130,7 +130,17 @@ def manage_keys(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(manage())
 
 
+BACKUP_IS_PG_DUMP = (
+    "offlinetube-api backup copies embedded mode's SQLite file; in distributed mode the "
+    "library's database is PostgreSQL at {url}: back it up with pg_dump"
+)
+
+
 def backup(settings: Settings, target: Path) -> None:
+    if settings.database_url is not None:
+        url = redacted(settings.database_url.get_secret_value())
+        print(BACKUP_IS_PG_DUMP.format(url=url), file=sys.stderr)
+        sys.exit(2)
     try:
         tasks = backup_database(settings.database_path, target)
     except (DatabaseUnusable, ValueError) as exc:
@@ -139,7 +149,7 @@ def backup(settings: Settings, target: Path) -> None:
 
 
 async def _rebuild(settings: Settings) -> RebuildReport:
-    store = SqliteTaskStore(settings.database_path)
+    store = open_store(settings, announce=lambda: None)  # no service of this process listens
     await store.open()
     try:
         return await rebuild(
@@ -150,16 +160,23 @@ async def _rebuild(settings: Settings) -> RebuildReport:
 
 
 def rebuild_library(settings: Settings) -> None:
-    # A running service would race it: a removal in flight could be restored from its sidecar.
-    lock_data_folder(settings.data_dir)
-    _refuse_unusable_database(settings)
+    """Into the store `settings` name: the SQLite file of the data folder, or PostgreSQL."""
+    # A service on this folder would race it: a removal in flight could be restored from its
+    # sidecar. Distributed processes on other hosts are out of reach of this lock; the README
+    # asks for them to be stopped.
+    lock_data_folder(settings.data_dir, shared=settings.distributed)
+    if settings.database_url is None:
+        _refuse_unusable_database(settings)
+        database = str(settings.database_path)
+    else:
+        database = redacted(settings.database_url.get_secret_value())
     settings.create_folders()
     report = asyncio.run(_rebuild(settings))
     for reason in report.skipped:
         print(f"skipped {reason}", file=sys.stderr)
     print(
         f"restored {len(report.restored)} tasks from {settings.downloads_dir}; "
-        f"{report.already_known} were already in {settings.database_path}"
+        f"{report.already_known} were already in {database}"
     )
 
 

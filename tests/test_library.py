@@ -15,6 +15,7 @@ import pytest
 
 from offlinetube_api.library import read_sidecar, write_sidecar
 from offlinetube_api.models import Task, TaskStatus
+from tests.fixtures.postgres import Databases
 from tests.fixtures.service import RunningService, ServiceFactory, wait_until
 from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
@@ -182,3 +183,50 @@ def test_a_sidecar_that_cannot_be_written_is_logged_not_raised(
     write_sidecar(tmp_path, task := a_finished_task())
 
     assert f"task {task.id}: no metadata file" in caplog.text
+
+
+def test_rebuild_restores_the_library_into_postgresql(
+    postgres_databases: Databases, site: FixtureSite, tmp_path: Path
+) -> None:
+    """Distributed mode: the database lost and replaced by an empty one, `rebuild` fills the
+    PostgreSQL database the replicas use, and makes no SQLite file."""
+    lost, fresh = postgres_databases.new(), postgres_databases.new()
+    installation = ServiceProcess(tmp_path, allow_private_urls="true", database_url=lost)
+    try:
+        client = installation.start()
+        task = finish(
+            client,
+            site.page_url(video=site.url("/media/clip.mp4"), thumb=site.url("/media/thumb.png")),
+        )
+        installation.terminate()
+        installation.settings["database_url"] = fresh
+
+        rebuilt = installation.command("rebuild")
+
+        assert (rebuilt.returncode, rebuilt.stderr) == (0, "")
+        assert rebuilt.stdout == (
+            f"restored 1 tasks from {installation.downloads}; 0 were already in {fresh}\n"
+        )
+        assert not installation.database.exists()
+        client = installation.start()
+        assert list(listing(client)) == [task["id"]]
+        assert_restored(client, task)
+    finally:
+        installation.stop()
+        for url in (lost, fresh):
+            postgres_databases.drop(url)
+
+
+def test_backup_in_distributed_mode_points_to_pg_dump(tmp_path: Path) -> None:
+    url = "postgresql://tube:s3cret@db.lan:5432/tube"  # refused before any connection
+    installation = ServiceProcess(tmp_path, database_url=url)
+
+    backed_up = installation.command("backup", str(tmp_path / "copy.sqlite3"))
+
+    assert (backed_up.returncode, backed_up.stdout) == (2, "")
+    assert backed_up.stderr == (
+        "offlinetube-api backup copies embedded mode's SQLite file; in distributed mode the "
+        "library's database is PostgreSQL at postgresql://tube:***@db.lan:5432/tube: back it "
+        "up with pg_dump\n"
+    )
+    assert list(tmp_path.iterdir()) == []
