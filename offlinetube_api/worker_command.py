@@ -4,11 +4,15 @@ its running downloads back in the queue for another worker; it exits 1 when it l
 database (procrastinate stops a worker whose heartbeat fails), for a supervisor to restart."""
 
 import asyncio
+import logging
 import sys
 from typing import NoReturn
 
-from offlinetube_api.config import Settings
+from offlinetube_api import __version__
+from offlinetube_api.config import Settings, redacted
 from offlinetube_api.instance_lock import lock_data_folder
+
+logger = logging.getLogger(__name__)
 
 NEEDS_DATABASE = (
     "offlinetube-api worker needs OFFLINETUBE_DATABASE_URL=postgresql://...: a worker takes "
@@ -36,4 +40,17 @@ async def _work(settings: Settings, slots: int) -> int:
     # Webhooks leave from the outbox, which the API replicas send; a worker sends none.
     async with distributed_core(settings, ffmpeg=ffmpeg, notifier=None, slots=slots) as core:
         assert core.worker is not None  # slots >= 1
+        _log_start(settings, slots)
         return await until_stopped(core.worker)
+
+
+def _log_start(settings: Settings, slots: int) -> None:
+    """What an operator checks first on a host: which database and media folder it works on."""
+    assert settings.database_url is not None
+    logger.info(
+        "offlinetube-api %s worker started: concurrency %d, database %s, downloads folder %s",
+        __version__,
+        slots,
+        redacted(settings.database_url.get_secret_value()),
+        settings.downloads_dir.resolve(),
+    )

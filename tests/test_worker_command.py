@@ -12,6 +12,7 @@ import httpx
 import psycopg
 import pytest
 
+from offlinetube_api import __version__
 from tests.fixtures.service import wait_until
 from tests.fixtures.service_process import ServiceProcess
 from tests.fixtures.site import FixtureSite
@@ -61,6 +62,22 @@ def _status(client: httpx.Client, task_id: str) -> str:
     assert response.status_code == 200, response.text
     status: str = response.json()["status"]
     return status
+
+
+def test_a_worker_says_at_start_what_it_works_on(
+    api_replica: ServiceProcess, worker: subprocess.Popen[bytes]
+) -> None:
+    url = api_replica.settings["database_url"]
+
+    line = wait_until(
+        lambda: next((x for x in api_replica.output.splitlines() if "worker started" in x), None),
+        what="the worker's start line",
+    )
+
+    assert line == (
+        f"INFO offlinetube_api.worker_command: offlinetube-api {__version__} worker started: "
+        f"concurrency 1, database {url}, downloads folder {api_replica.downloads}"
+    )
 
 
 def test_an_api_only_replica_knows_no_download_slots(api_replica: ServiceProcess) -> None:
