@@ -161,10 +161,10 @@ async def _rebuild(settings: Settings) -> RebuildReport:
 
 def rebuild_library(settings: Settings) -> None:
     """Into the store `settings` name: the SQLite file of the data folder, or PostgreSQL."""
-    # A service on this folder would race it: a removal in flight could be restored from its
-    # sidecar. Distributed processes on other hosts are out of reach of this lock; the README
-    # asks for them to be stopped.
-    lock_data_folder(settings.data_dir, shared=settings.distributed)
+    # A running service would race it: a removal in flight could be restored from its sidecar.
+    # Held alone in distributed mode too, so replicas and workers sharing this data folder (as
+    # compose.yaml's do) must stop first; those on other hosts the README asks to stop.
+    lock_data_folder(settings.data_dir)
     if settings.database_url is None:
         _refuse_unusable_database(settings)
         database = str(settings.database_path)
