@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from offlinetube_api import media
-from tests.fixtures.service import RunningService, ServiceFactory, wait_until
+from tests.fixtures.service import ServiceFactory, wait_until
 from tests.fixtures.site import FixtureSite
 
 FAULT = "injected fault in the final move"
@@ -37,16 +37,6 @@ def failing_move(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return failed
 
 
-@pytest.fixture(params=["embedded", "distributed"])
-def one_slot_service(request: pytest.FixtureRequest) -> RunningService:
-    """The service with one download slot, on SQLite or, as a replica that runs its own
-    worker, on PostgreSQL and procrastinate."""
-    factory: ServiceFactory = request.getfixturevalue(
-        "make_service" if request.param == "embedded" else "make_replica"
-    )
-    return factory(max_concurrent_downloads=1)
-
-
 def _internal_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [
         record
@@ -56,12 +46,12 @@ def _internal_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord
 
 
 def test_an_internal_error_fails_the_task_and_the_slot_goes_on(
-    one_slot_service: RunningService,
+    make_service: ServiceFactory,
     site: FixtureSite,
     failing_move: list[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    service = one_slot_service
+    service = make_service(max_concurrent_downloads=1)  # so the same slot takes the next one
     url = site.page_url(video=site.url("/media/clip.mp4"))
     with caplog.at_level(logging.ERROR, logger="offlinetube_api"):
         failed = service.download_and_wait(url)

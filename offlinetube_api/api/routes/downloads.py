@@ -9,13 +9,12 @@ from offlinetube_api.models import TaskStatus
 from offlinetube_api.schemas import ErrorMessage, RemovalResult, TaskPublic
 from offlinetube_api.security.keys import Scope
 
-router = APIRouter(
-    prefix="/api/downloads", tags=["downloads"], dependencies=[Depends(ids_name_tasks)]
-)
+router = APIRouter(prefix="/api/downloads", tags=["downloads"])
 
-READ = [Depends(require(Scope.READ))]
-CONTROL = [Depends(require(Scope.DOWNLOAD))]
-ADMIN = [Depends(require(Scope.ADMIN))]
+# The key first, then the id: a client without a key learns nothing, not even a 404.
+READ = [Depends(require(Scope.READ)), Depends(ids_name_tasks)]
+CONTROL = [Depends(require(Scope.DOWNLOAD)), Depends(ids_name_tasks)]
+ADMIN = [Depends(require(Scope.ADMIN)), Depends(ids_name_tasks)]
 SQLITE_MAX_INTEGER = 2**63 - 1  # a larger offset is a 500 from sqlite3, not an empty page
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {

@@ -20,6 +20,7 @@ from offlinetube_api.api.deps import (
 from offlinetube_api.api.event_stream_limit import client_address
 from offlinetube_api.schemas import ErrorMessage
 
+# After media_access, which api/router.py puts first: the key or link, then the id.
 router = APIRouter(prefix="/api", tags=["events"], dependencies=[Depends(ids_name_tasks)])
 
 SHUTDOWN_GRACE_S = 2.0

@@ -8,9 +8,7 @@ from offlinetube_api.errors import PlaylistNotFound
 from offlinetube_api.schemas import ErrorMessage, PlaylistCancelResult, TaskPublic
 from offlinetube_api.security.keys import Scope
 
-router = APIRouter(
-    prefix="/api/playlists", tags=["downloads"], dependencies=[Depends(ids_name_tasks)]
-)
+router = APIRouter(prefix="/api/playlists", tags=["downloads"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorMessage, "description": "No task has this playlist id."}
@@ -21,7 +19,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     "/{playlist_id}",
     response_model=list[TaskPublic],
     responses=NOT_FOUND,
-    dependencies=[Depends(require(Scope.READ))],
+    dependencies=[Depends(require(Scope.READ)), Depends(ids_name_tasks)],
 )
 async def list_playlist(playlist_id: str, store: StoreDep, present: PresentDep) -> list[TaskPublic]:
     """The tasks of one playlist, in playlist order."""
@@ -35,7 +33,7 @@ async def list_playlist(playlist_id: str, store: StoreDep, present: PresentDep) 
     "/{playlist_id}/cancel",
     response_model=PlaylistCancelResult,
     responses=NOT_FOUND,
-    dependencies=[Depends(require(Scope.DOWNLOAD))],
+    dependencies=[Depends(require(Scope.DOWNLOAD)), Depends(ids_name_tasks)],
 )
 async def cancel_playlist(playlist_id: str, downloads: DownloadsDep) -> PlaylistCancelResult:
     """Cancel every task of a playlist that is still queued or running."""
