@@ -34,14 +34,17 @@ class DownloadService:
 
     async def submit(self, order: DownloadOrder, *, force: bool = False) -> Submission:
         """A new queued task, or the task(s) an earlier POST of the same order made. Raises
-        QueueFull (a 429) when `OFFLINETUBE_MAX_QUEUED` tasks already wait."""
-        if not force:
-            existing = await self.existing.same_download(order)
-            if existing:
-                return await self._answer_existing(existing)
-        await self._check_room(1)
+        QueueFull (a 503) when `OFFLINETUBE_MAX_QUEUED` tasks already wait."""
         task = new_task(order)
-        await self._ledger.add(task)
+        if force:
+            await self._check_room(1)
+            await self._ledger.add(task)
+        else:
+            # The store looks and inserts in one go: of POSTs at once, one makes the task.
+            max_queued = self._settings.max_queued
+            found = await self._ledger.add_unless_same(task, max_queued=max_queued)
+            if found is not None:
+                return await self._answer_existing(await self.existing.made_along(found, order.url))
         await self._queue.enqueue(task.id)
         return Submission(task, queued=True)
 
@@ -112,14 +115,16 @@ class DownloadService:
         gone = await self.existing.without_file(tasks)
         if gone:
             await self._check_room(len(gone))
+        queued = False
         for task in gone:
             try:
                 await self._ledger.apply(task.id, Requeued(RequeueReason.FILE_MISSING))
             except TransitionRefused:
-                continue  # another request queued it again just now
+                continue  # another POST queued it again just now: its answer is the 202
             await self._queue.enqueue(task.id)
+            queued = True
         first = await self._ledger.get(tasks[0].id)
-        return Submission(first, queued=bool(gone))
+        return Submission(first, queued=queued)
 
     async def _stop(self, task_id: str) -> Task:
         """Takes the task off the queue, or has its worker kill it; returns it once it has

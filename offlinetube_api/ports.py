@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
-from offlinetube_api.models import AudioFormat, DownloadOrder, Task, TaskStatus
+from offlinetube_api.models import DownloadOrder, Task, TaskStatus
 from offlinetube_api.transitions import Transition, TransitionName
 
 # The PostgreSQL channel a saved event is announced on (NOTIFY, delivered at commit).
@@ -102,12 +102,15 @@ class TaskStore(Protocol):
         """Oldest first."""
         ...
 
-    async def find_same_download(
-        self, *, url: str, format: str | None, audio_format: AudioFormat | None
-    ) -> Task | None:
-        """The newest task with the same options that is queued, running, done, or failed only
-        because its file went missing, and that either downloads `url` itself or was made
-        from `url` as part of a playlist."""
+    async def add_unless_same(self, task: Task, *, max_queued: int) -> Task | None:
+        """Inserts `task`, a queued task a POST made, with its `queued` event, and returns
+        None; or, when a task of the same download exists, inserts nothing and returns the
+        newest such task. Of the same download: the same `format` and `audio_format`, queued,
+        running, done, or failed only because its file went missing, and downloading `url`
+        itself or made from it as part of a playlist. Raises QueueFull when `max_queued`
+        tasks already wait (a duplicate is returned even then). The database decides: of
+        POSTs of one download at once, on any replica, one inserts and the others get its
+        task."""
         ...
 
     async def in_playlist(self, playlist_id: str) -> list[Task]:

@@ -49,8 +49,9 @@ class TransitionRefused(Exception):
 _ACTIVE = frozenset({TaskStatus.DOWNLOADING, TaskStatus.PROCESSING})
 _UNFINISHED = _ACTIVE | {TaskStatus.QUEUED}
 
-# From which statuses each transition may be taken; the store checks it in the same statement
-# that saves the change, so two writers cannot both win.
+# From which statuses each transition may be taken (a requeue's reason narrows it, see
+# allowed_from); the store checks it in the same statement that saves the change, so two
+# writers cannot both win.
 ALLOWED: Mapping[TransitionName, frozenset[TaskStatus]] = {
     TransitionName.STARTED: frozenset({TaskStatus.QUEUED}),
     TransitionName.DESCRIBED: _ACTIVE,
@@ -321,9 +322,28 @@ Transition = (
 )
 
 
+# A requeue's reason narrows ALLOWED: a client's retry, or a POST again after a deleted file,
+# must find the task as it saw it, never put a run that started meanwhile back in the queue.
+_REQUEUED_FROM: Mapping[RequeueReason, frozenset[TaskStatus]] = {
+    RequeueReason.SHUTDOWN: _ACTIVE,
+    RequeueReason.INTERRUPTED: _ACTIVE,
+    RequeueReason.RETRY: _ACTIVE,
+    RequeueReason.RETRIED: frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED}),
+    RequeueReason.FILE_MISSING: frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED}),
+}
+
+
+def allowed_from(transition: Transition) -> frozenset[TaskStatus]:
+    """The statuses `transition` may be taken from: ALLOWED for its name, narrowed by the
+    reason of a Requeued. The store checks these in the statement that saves the change."""
+    if isinstance(transition, Requeued):
+        return _REQUEUED_FROM[transition.reason]
+    return ALLOWED[transition.name]
+
+
 def check(task: Task, transition: Transition) -> None:
     """Raises TransitionRefused when `task`'s status does not allow `transition`."""
-    if task.status not in ALLOWED[transition.name]:
+    if task.status not in allowed_from(transition):
         raise TransitionRefused(task.id, transition.name, task.status)
 
 

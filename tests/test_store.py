@@ -3,6 +3,7 @@ their events, the kept counts. SQLite's own behaviour is at the end."""
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from offlinetube_api.config import Settings
+from offlinetube_api.errors import QueueFull
 from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
 from offlinetube_api.ports import ProcessGroup, StoredFile
 from offlinetube_api.store import PostgresTaskStore, SqliteTaskStore, open_store
@@ -295,7 +297,7 @@ def test_event_bounds_and_pruning(task_store: StoreFactory) -> None:
     asyncio.run(scenario())
 
 
-def test_find_same_download_ignores_dead_tasks_but_not_missing_files(
+def test_add_unless_same_answers_live_tasks_and_missing_files_not_dead_ones(
     task_store: StoreFactory,
 ) -> None:
     url = "https://example.com/v"
@@ -304,16 +306,23 @@ def test_find_same_download_ignores_dead_tasks_but_not_missing_files(
     cancelled = _task(3, TaskStatus.CANCELLED, url=url)
     audio = _task(4, url=url, audio_format=AudioFormat.M4A)
     from_playlist = _task(5, url="https://example.com/v1", source_url=url, format="best")
+    other_format = _task(6, url=url, format="worst")
 
     async def scenario() -> None:
         async with task_store.opened() as store:
             for task in (done, missing, cancelled, audio, from_playlist):
                 await store.add(task)
-            same = store.find_same_download
-            assert await same(url=url, format=None, audio_format=None) == missing
-            assert await same(url=url, format=None, audio_format=AudioFormat.M4A) == audio
-            assert await same(url=url, format="best", audio_format=None) == from_playlist
-            assert await same(url=url, format="worst", audio_format=None) is None
+
+            def post(**options: Any) -> Awaitable[Task | None]:
+                return store.add_unless_same(_task(9, url=url, **options), max_queued=100)
+
+            assert await post() == missing
+            assert await post(audio_format=AudioFormat.M4A) == audio
+            assert await post(format="best") == from_playlist
+            assert await store.add_unless_same(other_format, max_queued=100) is None
+            assert await store.get(other_format.id) == other_format
+            (queued,) = await store.events_after(0, task_id=other_format.id)
+            assert queued.transition is TransitionName.QUEUED
             files = await store.downloaded_files()
             assert sorted(files) == sorted(
                 [
@@ -321,6 +330,42 @@ def test_find_same_download_ignores_dead_tasks_but_not_missing_files(
                     StoredFile(missing.id, None, TaskStatus.FAILED),
                 ]
             )
+
+    asyncio.run(scenario())
+
+
+def test_add_unless_same_at_once_from_two_stores_adds_one_task(task_store: StoreFactory) -> None:
+    """Two stores on one database, as two replicas (or two connections to one SQLite file)."""
+    posts = [_task(n, url="https://example.com/v") for n in range(1, 9)]
+
+    async def scenario() -> None:
+        async with task_store.opened() as first, task_store.opened() as second:
+            answers = await asyncio.gather(
+                *(
+                    (first, second)[n % 2].add_unless_same(task, max_queued=100)
+                    for n, task in enumerate(posts)
+                )
+            )
+            added = [task for task, answer in zip(posts, answers, strict=True) if answer is None]
+            assert len(added) == 1, answers
+            assert [answer for answer in answers if answer is not None] == added * 7
+            assert await first.count([TaskStatus.QUEUED]) == 1
+
+    asyncio.run(scenario())
+
+
+def test_add_unless_same_refuses_a_new_task_but_not_a_duplicate_when_the_queue_is_full(
+    task_store: StoreFactory,
+) -> None:
+    waiting = _task(1)
+
+    async def scenario() -> None:
+        async with task_store.opened() as store:
+            await store.add(waiting)
+            with pytest.raises(QueueFull):
+                await store.add_unless_same(_task(2), max_queued=1)
+            assert await store.add_unless_same(_task(3, url=waiting.url), max_queued=1) == waiting
+            assert await store.count([TaskStatus.QUEUED]) == 1
 
     asyncio.run(scenario())
 

@@ -45,6 +45,11 @@ def with_status(status: TaskStatus, **changes: object) -> Task:
         (TaskStatus.CANCELLED, Cancelled()),
         (TaskStatus.FAILED, Cancelled()),
         (TaskStatus.QUEUED, Requeued(RequeueReason.RETRIED)),
+        # A client's retry or a POST after a deleted file never requeues a run started since.
+        (TaskStatus.DOWNLOADING, Requeued(RequeueReason.RETRIED)),
+        (TaskStatus.DOWNLOADING, Requeued(RequeueReason.FILE_MISSING)),
+        (TaskStatus.CANCELLED, Requeued(RequeueReason.FILE_MISSING)),
+        (TaskStatus.COMPLETED, Requeued(RequeueReason.RETRY)),
         (TaskStatus.CANCELLED, Failed("late", ErrorKind.UNKNOWN)),
     ],
 )

@@ -7,8 +7,10 @@ commit ids 11 and then 10, and a reader that saw 11 would never look back for 10
 transaction that saves events therefore takes EVENT_ORDER_LOCK (a transaction-level advisory
 lock) before its first write: one such writer at a time, so ids become visible in increasing
 order. The same lock orders the writes to `task_counts`, so writers never deadlock on them.
-Locks are taken in one order everywhere: the task's row (FOR UPDATE), then EVENT_ORDER_LOCK."""
+Locks are taken in one order everywhere: the task's row (FOR UPDATE) or a duplicate key's lock
+(add_unless_same), then EVENT_ORDER_LOCK."""
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -21,8 +23,8 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
 from offlinetube_api.config import redacted
-from offlinetube_api.errors import StoreUnavailable
-from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
+from offlinetube_api.errors import QueueFull, StoreUnavailable
+from offlinetube_api.models import ErrorKind, Task, TaskStatus
 from offlinetube_api.ports import EVENTS_CHANNEL, ProcessGroup, StoredEvent, StoredFile
 from offlinetube_api.store.migrations import migrate_postgresql
 from offlinetube_api.store.rows import (
@@ -34,7 +36,12 @@ from offlinetube_api.store.rows import (
     task_json,
     task_values,
 )
-from offlinetube_api.transitions import ALLOWED, Transition, TransitionName, TransitionRefused
+from offlinetube_api.transitions import (
+    Transition,
+    TransitionName,
+    TransitionRefused,
+    allowed_from,
+)
 
 T = TypeVar("T")
 Connection = AsyncConnection[DictRow]
@@ -53,12 +60,15 @@ _INSERT_TASK = sql.SQL("INSERT INTO tasks ({}) VALUES ({})").format(
 )
 _INSERT_EVENT = "INSERT INTO task_events (task_id, transition, task, at) VALUES (%s, %s, %s, %s)"
 _NOTIFY = sql.SQL("NOTIFY {}").format(sql.Identifier(EVENTS_CHANNEL))
+# pg_advisory_xact_lock(class, hashtext(key)): one look-then-insert per duplicate key at a time.
+_SAME_DOWNLOAD_LOCK_CLASS = 0x6F74_6475  # "otdu"
 _SAME_DOWNLOAD = """
     SELECT * FROM tasks
     WHERE ((url = %(url)s AND page_item IS NULL) OR source_url = %(url)s)
     AND format IS NOT DISTINCT FROM %(format)s AND audio_format IS NOT DISTINCT FROM %(audio)s
     AND (status <> ALL(%(dead)s) OR error_kind = %(missing)s)
     ORDER BY seq DESC LIMIT 1"""
+_COUNT_QUEUED = "SELECT coalesce(sum(n), 0) AS n FROM task_counts WHERE status = %s"
 _EVENT_BOUNDS = """
     SELECT min(id) AS oldest, max(id) AS newest,
            pg_sequence_last_value(pg_get_serial_sequence('task_events', 'id')) AS handed_out
@@ -151,7 +161,7 @@ async def _apply(
             sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in changes)
         )
         params = [column_value(c, value, Dialect.POSTGRESQL) for c, value in changes.items()]
-        params += [task_id, [status.value for status in ALLOWED[transition.name]]]
+        params += [task_id, [status.value for status in allowed_from(transition)]]
         if attempt is not None:
             query, params = query + sql.SQL(" AND attempts = %s"), [*params, attempt]
         await _take_event_order(connection)
@@ -160,6 +170,35 @@ async def _apply(
             raise TransitionRefused(task_id, transition.name, current.status)
         await _save_event(connection, task_id, transition.name, saved)
         return saved
+
+
+async def _add_unless_same(connection: Connection, task: Task, max_queued: int) -> Task | None:
+    """See PostgresTaskStore.add_unless_same."""
+    audio = task.audio_format.value if task.audio_format else None
+    same = {
+        "url": task.url,
+        "format": task.format,
+        "audio": audio,
+        "dead": _DEAD,
+        "missing": ErrorKind.FILE_MISSING.value,
+    }
+    key = json.dumps([task.url, task.format, audio])
+    async with connection.transaction():
+        # POSTs of one download take turns, on every replica; others do not wait on them.
+        await connection.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_SAME_DOWNLOAD_LOCK_CLASS, key)
+        )
+        found = await _fetch_task(connection, _SAME_DOWNLOAD, same)
+        if found is not None:
+            return found
+        # Every write of a task status holds this lock, so the count stays true until commit.
+        await _take_event_order(connection)
+        counted = await connection.execute(_COUNT_QUEUED, (TaskStatus.QUEUED.value,))
+        if (row := await counted.fetchone()) and row["n"] >= max_queued:
+            raise QueueFull(max_queued)
+        await connection.execute(_INSERT_TASK, task_values(task, Dialect.POSTGRESQL))
+        await _save_event(connection, task.id, TransitionName.QUEUED, task)
+    return None
 
 
 class PostgresTaskStore:
@@ -245,6 +284,10 @@ class PostgresTaskStore:
 
         await self._write(insert)
 
+    async def add_unless_same(self, task: Task, *, max_queued: int) -> Task | None:
+        """See ports.TaskStore.add_unless_same."""
+        return await self._write(lambda db: _add_unless_same(db, task, max_queued))
+
     async def apply(
         self, task_id: str, transition: Transition, *, attempt: int | None = None
     ) -> Task | None:
@@ -312,18 +355,6 @@ class PostgresTaskStore:
         wanted = [status.value for status in statuses]
         query = "SELECT * FROM tasks WHERE status = ANY(%s) ORDER BY seq"
         return await self._run(lambda db: _fetch_tasks(db, query, (wanted,)))
-
-    async def find_same_download(
-        self, *, url: str, format: str | None, audio_format: AudioFormat | None
-    ) -> Task | None:
-        params = {
-            "url": url,
-            "format": format,
-            "audio": audio_format.value if audio_format else None,
-            "dead": _DEAD,
-            "missing": ErrorKind.FILE_MISSING.value,
-        }
-        return await self._run(lambda db: _fetch_task(db, _SAME_DOWNLOAD, params))
 
     async def in_playlist(self, playlist_id: str) -> list[Task]:
         query = "SELECT * FROM tasks WHERE playlist_id = %s ORDER BY playlist_index"

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from offlinetube_api.errors import StoreUnavailable
-from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
+from offlinetube_api.errors import QueueFull, StoreUnavailable
+from offlinetube_api.models import ErrorKind, Task, TaskStatus
 from offlinetube_api.ports import ProcessGroup, StoredEvent, StoredFile
 from offlinetube_api.security.private_files import private_file
 from offlinetube_api.store.migrations import migrate_sqlite
@@ -26,7 +26,12 @@ from offlinetube_api.store.rows import (
     task_json,
     task_values,
 )
-from offlinetube_api.transitions import ALLOWED, Transition, TransitionName, TransitionRefused
+from offlinetube_api.transitions import (
+    Transition,
+    TransitionName,
+    TransitionRefused,
+    allowed_from,
+)
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -93,7 +98,7 @@ def _apply(
         return None
     current = task_from_row(row)
     changes = transition.changes(current)
-    allowed = [status.value for status in ALLOWED[transition.name]]
+    allowed = [status.value for status in allowed_from(transition)]
     sql = (
         f"UPDATE tasks SET {', '.join(f'{column} = ?' for column in changes)} "
         f"WHERE id = ? AND status IN ({_marks(allowed)})"
@@ -108,6 +113,35 @@ def _apply(
     task = task_from_row(saved)
     _save_event(db, task_id, transition.name, task)
     return task
+
+
+def _same_download(db: sqlite3.Connection, task: Task) -> Task | None:
+    """The newest task that a POST of `task`'s URL and options is a duplicate of: one with the
+    same options that is queued, running, done, or failed only because its file went missing,
+    and that downloads the URL itself or was made from it as part of a playlist."""
+    alive = [status.value for status in TaskStatus if status not in _DEAD]
+    sql = f"""SELECT * FROM tasks
+              WHERE ((url = ? AND page_item IS NULL) OR source_url = ?)
+              AND format IS ? AND audio_format IS ?
+              AND (status IN ({_marks(alive)}) OR error_kind = ?)
+              ORDER BY seq DESC LIMIT 1"""
+    audio = task.audio_format.value if task.audio_format else None
+    params = [task.url, task.url, task.format, audio, *alive, ErrorKind.FILE_MISSING.value]
+    row = db.execute(sql, params).fetchone()
+    return task_from_row(row) if row else None
+
+
+def _add_unless_same(db: sqlite3.Connection, task: Task, max_queued: int) -> Task | None:
+    """See SqliteTaskStore.add_unless_same; runs inside a transaction."""
+    same = _same_download(db, task)
+    if same is not None:
+        return same
+    counted = "SELECT coalesce(sum(n), 0) FROM task_counts WHERE status = ?"
+    if db.execute(counted, (TaskStatus.QUEUED.value,)).fetchone()[0] >= max_queued:
+        raise QueueFull(max_queued)
+    db.execute(_INSERT_TASK, task_values(task, Dialect.SQLITE))
+    _save_event(db, task.id, TransitionName.QUEUED, task)
+    return None
 
 
 class SqliteTaskStore:
@@ -184,6 +218,13 @@ class SqliteTaskStore:
 
         await self._write_events(lambda db: _in_transaction(db, lambda: insert(db)))
 
+    async def add_unless_same(self, task: Task, *, max_queued: int) -> Task | None:
+        """See ports.TaskStore.add_unless_same. BEGIN IMMEDIATE takes the write lock before
+        the look, so no other write, of this process or another, comes between."""
+        return await self._write_events(
+            lambda db: _in_transaction(db, lambda: _add_unless_same(db, task, max_queued))
+        )
+
     async def apply(
         self, task_id: str, transition: Transition, *, attempt: int | None = None
     ) -> Task | None:
@@ -241,24 +282,6 @@ class SqliteTaskStore:
         wanted = [status.value for status in statuses]
         sql = f"SELECT * FROM tasks WHERE status IN ({_marks(wanted)}) ORDER BY seq"
         return await self._run(lambda db: [task_from_row(row) for row in db.execute(sql, wanted)])
-
-    async def find_same_download(
-        self, *, url: str, format: str | None, audio_format: AudioFormat | None
-    ) -> Task | None:
-        alive = [status.value for status in TaskStatus if status not in _DEAD]
-        sql = f"""SELECT * FROM tasks
-                  WHERE ((url = ? AND page_item IS NULL) OR source_url = ?)
-                  AND format IS ? AND audio_format IS ?
-                  AND (status IN ({_marks(alive)}) OR error_kind = ?)
-                  ORDER BY seq DESC LIMIT 1"""
-        audio = audio_format.value if audio_format else None
-        params = [url, url, format, audio, *alive, ErrorKind.FILE_MISSING.value]
-
-        def query(db: sqlite3.Connection) -> Task | None:
-            row = db.execute(sql, params).fetchone()
-            return task_from_row(row) if row else None
-
-        return await self._run(query)
 
     async def in_playlist(self, playlist_id: str) -> list[Task]:
         sql = "SELECT * FROM tasks WHERE playlist_id = ? ORDER BY playlist_index"

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from offlinetube_api import media
-from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
+from offlinetube_api.models import ErrorKind, Task, TaskStatus
 from offlinetube_api.ports import StoredFile, TaskStore
 from offlinetube_api.transitions import Completed, Failed, TransitionRefused
 from offlinetube_api.worker.ledger import TaskLedger
@@ -25,18 +25,14 @@ class ExistingDownloads:
         self._ledger = ledger
         self._downloads_dir = downloads_dir
 
-    async def same_download(self, order: DownloadOrder) -> list[Task]:
-        """The tasks an earlier POST of the same URL and options made, the one it answered
-        first (a playlist's first task); empty when there is none that counts."""
-        found = await self._store.find_same_download(
-            url=order.url, format=order.format, audio_format=order.audio_format
-        )
-        if found is None:
-            return []
-        if found.playlist_id is None or found.source_url != order.url:
+    async def made_along(self, found: Task, url: str) -> list[Task]:
+        """`found`, the task a POST of `url` is a duplicate of (TaskStore.add_unless_same),
+        and the tasks made with it: when `url` expanded into a playlist, its tasks from
+        `url`, in playlist order, the one a POST answers first."""
+        if found.playlist_id is None or found.source_url != url:
             return [found]
         members = await self._store.in_playlist(found.playlist_id)
-        return [task for task in members if task.source_url == order.url] or [found]
+        return [task for task in members if task.source_url == url] or [found]
 
     async def without_file(self, tasks: list[Task]) -> list[Task]:
         """Those of `tasks` that were downloaded once and whose file is gone."""

@@ -27,6 +27,11 @@ class TaskLedger:
     async def add(self, task: Task) -> None:
         await self._store.add(task)
 
+    async def add_unless_same(self, task: Task, *, max_queued: int) -> Task | None:
+        """None once `task` is added; else the task of the same download that exists. Raises
+        QueueFull (see TaskStore.add_unless_same)."""
+        return await self._store.add_unless_same(task, max_queued=max_queued)
+
     async def apply(
         self, task_id: str, transition: Transition, *, attempt: int | None = None
     ) -> Task | None:
