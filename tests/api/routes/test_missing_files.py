@@ -145,7 +145,8 @@ def test_start_on_an_unmounted_downloads_folder_marks_nothing_and_says_so(
         )
 
     assert [unmounted.task(task["id"])["status"] for task in tasks] == ["completed"] * 2
-    assert [record.getMessage() for record in caplog.records] == [
+    checked = [r for r in caplog.records if r.name == "offlinetube_api.worker.existing"]
+    assert [record.getMessage() for record in checked] == [
         f"The downloads folder {mount_point} looks unmounted or wrong: none of the 2 videos the "
         "database lists is in it. No task is marked missing; check OFFLINETUBE_DOWNLOADS_DIR, "
         "or mount the folder and restart"
