@@ -2,20 +2,54 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+RUNTIME_LOCK := requirements/runtime.txt
+TEST_LOCK := requirements/test.txt
+RUNTIME_INSTALLED := $(VENV)/.installed-runtime
+TEST_INSTALLED := $(VENV)/.installed-test
 
-.PHONY: install browser lab run test lint bench chaos clean
+.PHONY: install install-test lock vendor browser lab run test lint bench bench-smoke chaos clean
 
-$(INSTALLED): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
-	touch $(INSTALLED)
 
-install: $(INSTALLED)
+# The locked versions, each checked against its hash; then the project itself, resolving
+# nothing more. `pip check` stops here when pyproject.toml names a dependency the lock lacks.
+$(RUNTIME_INSTALLED): $(RUNTIME_LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(RUNTIME_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
+	touch $@
+
+# What the tests, the linters and the benchmarks add, in the same .venv: `make run` after
+# `make test` finds everything it needs there already.
+$(TEST_INSTALLED): $(TEST_LOCK) $(RUNTIME_INSTALLED)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
+	touch $@
+
+## The runtime dependencies only.
+install: $(RUNTIME_INSTALLED)
+
+## And those of the tests, the linters and the benchmarks.
+install-test: $(TEST_INSTALLED)
+
+## Compile the lock files again from pyproject.toml after a change to its dependencies: the
+## versions locked already stay where they still fit (`make lock UPGRADE=1` takes the newest of
+## every package). Both resolve for Python 3.11 and later on every platform, with every file's hash.
+LOCK_FLAGS = --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra dev $(LOCK_FLAGS) -o $(TEST_LOCK)
+	$(BIN)/uv pip compile pyproject.toml -c $(TEST_LOCK) $(LOCK_FLAGS) -o $(RUNTIME_LOCK)
+
+## Fetch again the Swagger UI and ReDoc files /docs and /redoc load, at the versions pinned in
+## tools/vendor.py, from the npm registry, each tarball checked against the registry's integrity
+## hash (Python's standard library: no Node); commit offlinetube_api/api/docs_assets/ after.
+vendor: | $(BIN)/python
+	$(BIN)/python -m tools.vendor
 
 ## Start the service on http://127.0.0.1:8001 (OFFLINETUBE_* variables configure it).
-run: install
+run: $(RUNTIME_INSTALLED)
 	$(BIN)/offlinetube-api
 
 ## Headless Chromium for the tests that play videos: Debian's package (Playwright only drives it,
@@ -39,24 +73,29 @@ lab:
 ## and once on PostgreSQL (distributed mode), in TEST_WORKERS processes at once (pytest-xdist):
 ## most tests wait on throttled downloads and subprocesses, not on the CPU.
 TEST_WORKERS ?= 4
-test: install browser lab
+test: $(TEST_INSTALLED) browser lab
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## Style and types.
-lint: install
-	$(BIN)/ruff check offlinetube_api tests bench
-	$(BIN)/ruff format --check offlinetube_api tests bench
-	$(BIN)/mypy offlinetube_api
+lint: $(TEST_INSTALLED)
+	$(BIN)/ruff check offlinetube_api tests bench tools
+	$(BIN)/ruff format --check offlinetube_api tests bench tools
+	$(BIN)/mypy offlinetube_api tools
 
 ## Benchmarks against nginx and the yt-dlp CLI, both modes (SQLite, and PostgreSQL on the
 ## machine's server or a throwaway one), written to bench/RESULTS.md (about 10 minutes;
 ## BENCH_QUICK=1 for a smoke run of a few minutes, BENCH_OUT=<file> to write elsewhere).
-bench: install
+bench: $(TEST_INSTALLED)
 	$(BIN)/python -m bench
+
+## The benchmark suite's quick mode run as a test (about 3 minutes, both modes): it proves the
+## suite works end to end, not how fast anything is. Kept out of `make test` (marker `bench`).
+bench-smoke: $(TEST_INSTALLED)
+	$(BIN)/python -m pytest -m bench
 
 ## Crash consistency: rounds of kill -9 during 8 throttled downloads, each figure must read 0
 ## (3 rounds, about 2 minutes; CHAOS_ROUNDS=30 for the full run, CHAOS_OUT=<file> to keep it).
-chaos: install
+chaos: $(TEST_INSTALLED)
 	$(BIN)/python -m bench.chaos
 
 clean:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.fig_overhead import CliRun, submit
-from bench.load import Latencies, probe
+from bench.load import Latencies, median
 from bench.media import make_thumbnail
+from bench.probe_apart import probe_apart
 from bench.report import Figure, Report, mib, ms
 from bench.servers import ApiService, command_line, descendants, pss_bytes, rss_bytes
 from bench.tools import BenchConfig
@@ -89,31 +90,57 @@ def _remove(service: ApiService, task_id: str) -> None:
         pass
 
 
-def _probe_both(service: ApiService, thumb: str, config: BenchConfig) -> dict[str, Latencies]:
-    return {
-        path: probe(
-            service.port, path, count=config.probe_count, interval_s=config.probe_interval_s
-        )
-        for path in ("/api/health", thumb)
-    }
+@dataclass(frozen=True)
+class Runs:
+    """Probes of one path, each a run of `BenchConfig.probe_count` requests."""
+
+    runs: list[Latencies]
+
+    def spread(self, name: str) -> tuple[float, float, float]:
+        """The median, minimum and maximum over the runs of one percentile (`p99_s`...)."""
+        values = [getattr(run, name) for run in self.runs]
+        return median(values), min(values), max(values)
+
+    def text(self) -> str:
+        parts = []
+        for label, name in (("p50", "p50_s"), ("p99", "p99_s"), ("p99.9", "p999_s")):
+            middle, low, high = self.spread(name)
+            parts.append(f"{label} {ms(middle)} ({ms(low)} to {ms(high)})")
+        return ", ".join(parts)
+
+
+def _probe_runs(service: ApiService, paths: tuple[str, ...], config: BenchConfig) -> list[Runs]:
+    """`probe_runs` probes of each path, the paths taking turns, so that both see the same
+    stretch of the window."""
+    found: list[list[Latencies]] = [[] for _ in paths]
+    for _ in range(config.probe_runs):
+        for runs, path in zip(found, paths, strict=True):
+            runs.append(
+                probe_apart(
+                    service.port, path, count=config.probe_count, interval_s=config.probe_interval_s
+                )
+            )
+    return [Runs(runs) for runs in found]
 
 
 def _latency_figures(
-    report: Report, idle: dict[str, Latencies], busy: dict[str, Latencies]
+    report: Report, paths: tuple[str, ...], idle: list[Runs], busy: list[Runs]
 ) -> None:
-    for path in idle:
-        ratio = busy[path].p99_s / idle[path].p99_s
+    for path, at_rest, loaded in zip(paths, idle, busy, strict=True):
+        ratio = loaded.spread("p99_s")[0] / at_rest.spread("p99_s")[0]
         name = "health" if path.endswith("health") else "thumbnail"
         report.add(
             Figure(
                 3,
                 f"`{name}` p99 while {CONCURRENT} downloads run",
-                f"p50 {ms(busy[path].p50_s)}, p99 {ms(busy[path].p99_s)}",
-                f"idle: p50 {ms(idle[path].p50_s)}, p99 {ms(idle[path].p99_s)}",
+                f"p50 {ms(loaded.spread('p50_s')[0])}, p99 {ms(loaded.spread('p99_s')[0])}",
+                f"idle: p50 {ms(at_rest.spread('p50_s')[0])}, p99 {ms(at_rest.spread('p99_s')[0])}",
                 ratio,
                 f"<= {LATENCY_TARGET}",
                 ratio <= LATENCY_TARGET,
-            )
+            ),
+            f"- `{name}` idle: {at_rest.text()}.",
+            f"- `{name}` with {CONCURRENT} downloads: {loaded.text()}.",
         )
 
 
@@ -156,9 +183,10 @@ def run_busy_figures(report: Report, config: BenchConfig, site: FixtureSite,
     shutil.copyfile(
         make_thumbnail(scratch / "busy.jpg"), service.thumbnails_dir / f"{thumb_id}.jpg"
     )
-    thumb = f"/api/thumbnails/{thumb_id}"
+    paths = ("/api/health", f"/api/thumbnails/{thumb_id}")
     long_video = site.media_dir / "long.mp4"
-    window_s = 2 * config.probe_count * config.probe_interval_s * 1.5 + 10
+    probing_s = config.probe_runs * 2 * config.probe_count * config.probe_interval_s
+    window_s = probing_s * 1.5 + 10
     pace = int(long_video.stat().st_size / window_s)  # bytes per second: lasts the window
     urls = [  # distinct, or the service may answer all three with the same task
         site.page_url(
@@ -170,12 +198,12 @@ def run_busy_figures(report: Report, config: BenchConfig, site: FixtureSite,
     ]
     with service:
         idle_rss = rss_bytes(service.pid)
-        idle = _probe_both(service, thumb, config)
+        idle = _probe_runs(service, paths, config)
         sampler = MemorySampler(service.pid)
         sampling = threading.Thread(target=sampler.run, daemon=True)
         sampling.start()
         tasks = [submit(service, url) for url in urls]
-        busy = _probe_both(service, thumb, config)
+        busy = _probe_runs(service, paths, config)
         still = [_status(service, task_id) for task_id in tasks]
         sampler.stop()
         for task_id in tasks:
@@ -184,8 +212,11 @@ def run_busy_figures(report: Report, config: BenchConfig, site: FixtureSite,
     report.detail(
         3,
         f"- Downloads paced at {pace / 1024:.0f} KiB/s each; their status at the end of the "
-        f"window: {', '.join(still)}. Probes: {config.probe_count} requests, one every "
-        f"{config.probe_interval_s * 1000:.0f} ms, one connection.",
+        f"window: {', '.join(still)}. Each path probed {config.probe_runs} times idle and "
+        f"{config.probe_runs} times loaded, the paths taking turns: {config.probe_count} "
+        f"requests a probe, one every {config.probe_interval_s * 1000:.0f} ms, one connection, "
+        "from a process of its own; each percentile below is the median of the probes "
+        "(their minimum to maximum in brackets).",
     )
-    _latency_figures(report, idle, busy)
+    _latency_figures(report, paths, idle, busy)
     _memory_figures(report, idle_rss, after, sampler, cli)

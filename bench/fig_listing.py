@@ -1,5 +1,8 @@
 """Figure 4: listing the library with 1,000, 100,000 and 1,000,000 tasks in the store, in
-both modes: SQLite (embedded) and PostgreSQL (distributed)."""
+both modes: SQLite (embedded) and PostgreSQL (distributed). Three pages: the first, one
+50,000 completed tasks deep by `offset`, and one near the oldest task by its cursor (the
+`Link` of the page before it), which should cost what the first does; and a search by title
+(`q`) that finds one task among all."""
 
 import asyncio
 import json
@@ -9,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 
@@ -24,12 +28,30 @@ from offlinetube_api.store.postgres import PostgresTaskStore
 from tests.fixtures.postgres import Databases
 
 P50_TARGET_S = 0.020
+OFFSET_PAGE = "completed, offset 50000"
+DEEP_KEYSET_PAGE = "completed, deep keyset page"
+# One title of all ("Video number 999"), found by a word of every title and one of its own.
+TITLE_SEARCH = "title search number 999"
 QUERIES = {
     "all": "/api/downloads?limit=100",
-    "completed, offset 50000": "/api/downloads?status=completed&limit=100&offset=50000",
+    OFFSET_PAGE: "/api/downloads?status=completed&limit=100&offset=50000",
+    TITLE_SEARCH: "/api/downloads?limit=100&q=number%20999",
 }
-# The same pages asked of the store itself, in the bench process: (status, offset), limit 100.
-STORE_QUERIES = {"all": (None, 0), "completed, offset 50000": (TaskStatus.COMPLETED, 50_000)}
+QUERY_NAMES = (*QUERIES, DEEP_KEYSET_PAGE)
+# The deep keyset page is the one the `Link` of the page this many completed tasks before the
+# oldest names: a full page of 100, reached by its cursor, near the end of the library.
+DEEP_FROM_END = 200
+_NEAR_THE_END = "/api/downloads?status=completed&limit=100&offset={offset}"
+
+
+class StoreQuery(NamedTuple):
+    """A page asked of the store itself, in the bench process, 100 tasks long."""
+
+    status: TaskStatus | None
+    offset: int
+    before: int | None
+    words: tuple[str, ...] = ()
+
 
 # Real-looking finished tasks: 90% completed, 7% failed, 3% cancelled. None queued, or the
 # service would start downloading them. Every task names the one video file the bench puts in
@@ -40,7 +62,7 @@ _INSERT = """
 WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
 INSERT INTO tasks (id, url, format, status, created_at, title, progress, downloaded_bytes,
     total_bytes, error, filename, filesize, ext, duration, thumbnail_file, remote_thumbnail,
-    started_at, finished_at)
+    started_at, finished_at, title_words)
 SELECT printf('%08x-0000-4000-8000-%012x', i, i),
        'https://www.youtube.com/watch?v=' || printf('%011d', i), NULL,
        CASE WHEN i % 100 < 90 THEN 'completed' WHEN i % 100 < 97 THEN 'failed' ELSE 'cancelled' END,
@@ -48,7 +70,7 @@ SELECT printf('%08x-0000-4000-8000-%012x', i, i),
        CASE WHEN i % 100 BETWEEN 90 AND 96 THEN 'ERROR: unavailable' END,
        ?3, 10485760, 'mp4', 212.0,
        printf('%08x-0000-4000-8000-%012x.jpg', i, i), 'https://i.ytimg.com/vi/x/hqdefault.jpg',
-       '2026-01-01T00:00:01+00:00', '2026-01-01T00:00:09+00:00'
+       '2026-01-01T00:00:01+00:00', '2026-01-01T00:00:09+00:00', 'video number ' || i
 FROM n
 """
 # The same tasks in PostgreSQL. The fill runs with triggers off (session_replication_role), so
@@ -56,7 +78,7 @@ FROM n
 _INSERT_POSTGRES = """
 INSERT INTO tasks (id, url, format, status, created_at, title, progress, downloaded_bytes,
     total_bytes, error, filename, filesize, ext, duration, thumbnail_file, remote_thumbnail,
-    started_at, finished_at)
+    started_at, finished_at, title_words)
 SELECT lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'),
        'https://www.youtube.com/watch?v=' || lpad(i::text, 11, '0'), NULL,
        CASE WHEN mod(i, 100) < 90 THEN 'completed' WHEN mod(i, 100) < 97 THEN 'failed'
@@ -66,7 +88,7 @@ SELECT lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0')
        %(video)s, 10485760, 'mp4', 212.0,
        lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0') || '.jpg',
        'https://i.ytimg.com/vi/x/hqdefault.jpg',
-       '2026-01-01T00:00:01+00:00', '2026-01-01T00:00:09+00:00'
+       '2026-01-01T00:00:01+00:00', '2026-01-01T00:00:09+00:00', 'video number ' || i
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
 """
 _RECOUNT = (
@@ -114,33 +136,67 @@ async def _create_schema(store: SqliteTaskStore) -> None:
     await store.close()
 
 
-def _total(port: int, path: str) -> tuple[int, int]:
+def _get(port: int, path: str) -> tuple[int, int, str | None]:
+    """X-Total-Count, how many tasks came, and the `Link` header's URL."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
-        return int(response.headers["X-Total-Count"]), len(json.loads(response.read()))
+        link = response.headers["Link"]
+        following = link[link.index("<") + 1 : link.index(">")] if link else None
+        return int(response.headers["X-Total-Count"]), len(json.loads(response.read())), following
+
+
+def _deep_keyset_path(port: int, completed: int) -> str:
+    """The URL of the deep keyset page, as the page before it gives it."""
+    _total, _rows, following = _get(port, _NEAR_THE_END.format(offset=completed - DEEP_FROM_END))
+    if following is None:
+        raise RuntimeError(f"no Link after offset {completed - DEEP_FROM_END} of {completed}")
+    return following
 
 
 def _measure(service: ApiService, size: int, config: BenchConfig) -> dict[str, Latencies]:
     found: dict[str, Latencies] = {}
-    expected = {"all": size, "completed, offset 50000": _completed_up_to(size)}
-    for name, path in QUERIES.items():
-        total, _rows = _total(service.port, path)
-        if total != expected[name]:
-            raise RuntimeError(f"{path}: X-Total-Count {total}, expected {expected[name]}")
+    completed = _completed_up_to(size)
+    paths = QUERIES | {DEEP_KEYSET_PAGE: _deep_keyset_path(service.port, completed)}
+    # X-Total-Count, and the rows of the page where it is known to be full.
+    expected = {
+        "all": (size, 100),
+        OFFSET_PAGE: (completed, None),
+        TITLE_SEARCH: (1, 1),
+        DEEP_KEYSET_PAGE: (completed, 100),
+    }
+    for name, path in paths.items():
+        total, rows, _following = _get(service.port, path)
+        if total != expected[name][0] or expected[name][1] not in (None, rows):
+            raise RuntimeError(f"{path}: {total} in all, {rows} rows; expected {expected[name]}")
         probe(service.port, path, count=5, interval_s=0)  # warm the page cache
         found[name] = probe(service.port, path, count=config.listing_requests, interval_s=0)
     return found
 
 
-async def _store_p50(store: TaskStore, requests: int) -> dict[str, float]:
+async def _store_queries(store: TaskStore, size: int) -> dict[str, StoreQuery]:
+    completed = TaskStatus.COMPLETED
+    near_end = await store.page(
+        status=completed, limit=100, offset=_completed_up_to(size) - DEEP_FROM_END
+    )
+    return {
+        "all": StoreQuery(None, 0, None),
+        OFFSET_PAGE: StoreQuery(completed, 50_000, None),
+        TITLE_SEARCH: StoreQuery(None, 0, None, ("number", "999")),
+        DEEP_KEYSET_PAGE: StoreQuery(completed, 0, near_end.following),
+    }
+
+
+async def _store_p50(store: TaskStore, size: int, requests: int) -> dict[str, float]:
     """Seconds per `store.page()` of each query, p50, without HTTP or serialization."""
     found: dict[str, float] = {}
     await store.open()
     try:
-        for name, (status, offset) in STORE_QUERIES.items():
+        for name, (status, offset, before, words) in (await _store_queries(store, size)).items():
             samples: list[float] = []
             for n in range(5 + requests):  # the first 5 warm the caches
                 started = time.perf_counter()
-                await store.page(status=status, limit=100, offset=offset)
+                await store.page(
+                    status=status, limit=100, offset=offset, before=before, words=words
+                )
                 if n >= 5:
                     samples.append(time.perf_counter() - started)
             found[name] = percentile(sorted(samples), 50)
@@ -176,7 +232,7 @@ def _figures(report: Report, mode: str, measured: Series, sqlite: Series | None)
     smallest, largest = min(measured), max(measured)
     allowed = math.log(largest) / math.log(smallest)
     label = "" if sqlite is None else f", {mode}"
-    for name in QUERIES:
+    for name in QUERY_NAMES:
         base, top = measured[smallest][name].p50_s, measured[largest][name].p50_s
         ratio = top / base
         reference = f"{ms(base)} at {smallest:,} tasks"
@@ -214,7 +270,11 @@ def run_listing_figure(
         lambda: ApiService(root),
     )
     database = root / "data" / "offlinetube.sqlite3"
-    store = {"SQLite": asyncio.run(_store_p50(SqliteTaskStore(database), config.listing_requests))}
+    store = {
+        "SQLite": asyncio.run(
+            _store_p50(SqliteTaskStore(database), largest, config.listing_requests)
+        )
+    }
     postgres: Series | None = None
     if databases is not None:
         pg_root = scratch / "listing-service-postgres"
@@ -227,7 +287,9 @@ def run_listing_figure(
                 lambda: ApiService(pg_root, database_url=url),
             )
             pg_store = PostgresTaskStore(url)
-            store["PostgreSQL"] = asyncio.run(_store_p50(pg_store, config.listing_requests))
+            store["PostgreSQL"] = asyncio.run(
+                _store_p50(pg_store, largest, config.listing_requests)
+            )
     report.detail(
         4,
         f"- p50 and p99 of {config.listing_requests} sequential requests on one keep-alive "

@@ -185,6 +185,7 @@ def percentile(sorted_values: list[float], pct: float) -> float:
 class Latencies:
     p50_s: float
     p99_s: float
+    p999_s: float
     count: int
 
 
@@ -204,7 +205,9 @@ def probe(port: int, path: str, *, count: int, interval_s: float) -> Latencies:
     finally:
         connection.close()
     samples.sort()
-    return Latencies(percentile(samples, 50), percentile(samples, 99), len(samples))
+    return Latencies(
+        percentile(samples, 50), percentile(samples, 99), percentile(samples, 99.9), len(samples)
+    )
 
 
 def median(values: list[float]) -> float:

@@ -121,10 +121,12 @@ class NginxServer:
 
 
 class ApiService:
-    """`python -m offlinetube_api` with its folders under `root`; access log off (level
-    warning), as nginx's is. `media_root`: where the downloads and thumbnails folders are, when
-    several processes share them (distributed mode); `root` by default. Settings are
-    `OFFLINETUBE_<NAME>` variables (`database_url="postgresql://..."`: distributed mode)."""
+    """`python -m offlinetube_api` with its folders under `root`, in its default configuration
+    (what `make run` starts, its logging included), its stdout and stderr appended to
+    `root/service.log` as a log collector would keep them. `media_root`: where the downloads and
+    thumbnails folders are, when several processes share them (distributed mode); `root` by
+    default. Settings are `OFFLINETUBE_<NAME>` variables (`database_url="postgresql://..."`:
+    distributed mode)."""
 
     def __init__(
         self,
@@ -145,12 +147,12 @@ class ApiService:
             "OFFLINETUBE_DOWNLOADS_DIR": str(self.downloads_dir),
             "OFFLINETUBE_THUMBNAILS_DIR": str(self.thumbnails_dir),
             "OFFLINETUBE_DATA_DIR": str(self.data_dir),
-            "OFFLINETUBE_LOG_LEVEL": "warning",
             # The fixture site is on 127.0.0.1, which the service refuses by default.
             "OFFLINETUBE_ALLOW_PRIVATE_URLS": "true",
             **{f"OFFLINETUBE_{name.upper()}": value for name, value in settings.items()},
         }
         self.command = [sys.executable, "-m", "offlinetube_api", *arguments]
+        self.log_path = root / "service.log"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -164,10 +166,16 @@ class ApiService:
 
     def __enter__(self) -> Self:
         self.root.mkdir(parents=True, exist_ok=True)
-        self._process = subprocess.Popen(
-            self.command, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL
-        )
-        _wait_http(f"{self.base_url}/api/health", self._process, "the service")
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                self.command, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=log,
+            )  # fmt: skip
+        try:
+            _wait_http(f"{self.base_url}/api/health", self._process, "the service")
+        except RuntimeError as error:
+            last = self.log_path.read_text(errors="replace").splitlines()[-20:]
+            raise RuntimeError(f"{error}; {self.log_path} ends:\n" + "\n".join(last)) from None
         return self
 
     def __exit__(

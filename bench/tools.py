@@ -29,6 +29,7 @@ class BenchConfig:
     overhead_videos: int
     probe_count: int
     probe_interval_s: float
+    probe_runs: int  # figure 3: each percentile is the median of this many probes
     connections: int = 32
     range_connections: int = 4
     event_tasks: int = 100_000
@@ -49,8 +50,9 @@ FULL = BenchConfig(
     listing_sizes=(1_000, 100_000, 1_000_000),
     listing_requests=200,
     overhead_videos=10,
-    probe_count=400,
-    probe_interval_s=0.02,
+    probe_count=1000,
+    probe_interval_s=0.01,
+    probe_runs=5,
 )
 QUICK = BenchConfig(
     quick=True,
@@ -63,6 +65,7 @@ QUICK = BenchConfig(
     overhead_videos=2,
     probe_count=60,
     probe_interval_s=0.02,
+    probe_runs=2,
     event_tasks=5_000,
     event_streams=60,
     fanout_downloads=3,

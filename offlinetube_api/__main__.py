@@ -16,29 +16,33 @@ from pydantic_core import ErrorDetails
 
 from offlinetube_api import __version__
 from offlinetube_api.api.auth import is_loopback_host
-from offlinetube_api.config import MAX_DOWNLOAD_SLOTS, Settings, redacted
+from offlinetube_api.config import (
+    MAX_DOWNLOAD_SLOTS,
+    BadSetting,
+    Settings,
+    redacted,
+    redacted_proxy,
+    unknown_variables,
+)
 from offlinetube_api.instance_lock import lock_data_folder
+from offlinetube_api.key_command import add_keys_command, manage_keys
 from offlinetube_api.library import RebuildReport, rebuild
+from offlinetube_api.logs import start_logging
 from offlinetube_api.main import create_app
 from offlinetube_api.security.key_tables import opened_key_store
-from offlinetube_api.security.keys import KeyStore, Scope
-from offlinetube_api.server_config import uvicorn_config
+from offlinetube_api.server_config import listening_sockets, uvicorn_config
 from offlinetube_api.store import open_store
 from offlinetube_api.store_upkeep import DatabaseUnusable, backup_database, check_database
 from offlinetube_api.worker_command import run_worker
+from offlinetube_api.ytdlp_command import add_ytdlp_command, manage_ytdlp
+
+# Named, not __name__: run as `python -m offlinetube_api` this module is `__main__`.
+logger = logging.getLogger("offlinetube_api.config")
 
 OPEN_ON_NETWORK = """Refusing to listen on {host} with no API key: anyone on the network could
 download, stream and delete. Either create a key first:
     offlinetube-api keys create --scope admin --name me
 or, to run open on purpose, set OFFLINETUBE_AUTH=off."""
-
-LAST_ADMIN = """Not revoking {key_id}: it is the last active admin key, and without one no one can
-remove downloads through the API{and_open}. Create another first:
-    offlinetube-api keys create --scope admin --name me
-or revoke it anyway with --force."""
-AND_OPEN = """; and as no other key is active, a service on a loopback address
-with OFFLINETUBE_AUTH unset would answer anyone who can reach it, without a key"""
-
 
 DAMAGED_DATABASE = """{problem}. Restore a backup over it (made with \
 `offlinetube-api backup <file>`), or move it aside and run `offlinetube-api rebuild` to restore \
@@ -61,27 +65,32 @@ shared database (OFFLINETUBE_DATABASE_URL=postgresql://...); without one, the se
 OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS downloads itself."""
 
 
-def start_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    # Nothing the service makes is writable by every user, even under `umask 000`.
+def start_process(settings: Settings) -> None:
+    """What a long-running process (`serve`, `worker`) sets up first: its logging, and a
+    umask under which nothing it makes is writable by every user, even after `umask 000`."""
+    start_logging(settings)
+    for line in unknown_variables(os.environ):
+        logger.warning(line)
     os.umask(os.umask(0) | 0o002)
 
 
 def serve(settings: Settings, workers: int | None = None) -> None:
-    """`workers`: download slots of this process in distributed mode (0: API only)."""
+    """`workers`: download slots of this process in distributed mode (0: API only). Raises
+    BadSetting (an unusable folder, a busy port) before anything starts."""
     if workers is not None and not settings.distributed:
         print(WORKERS_NEED_DATABASE, file=sys.stderr)
         sys.exit(2)
+    settings.create_folders()
     lock_data_folder(settings.data_dir, shared=settings.distributed)
-    start_logging(settings)
+    listeners = listening_sockets(settings)
+    start_process(settings)
     if not settings.distributed:  # the SQLite database is embedded mode's
         _refuse_unusable_database(settings)
     if settings.auth is None and not is_loopback_host(settings.host) and not _any_key(settings):
-        sys.exit(OPEN_ON_NETWORK.format(host=settings.host))
+        print(OPEN_ON_NETWORK.format(host=settings.host), file=sys.stderr)
+        sys.exit(2)
     app = create_app(settings, download_slots=workers)
-    uvicorn.Server(uvicorn_config(app, settings)).run()
+    uvicorn.Server(uvicorn_config(app, settings)).run(sockets=listeners)
 
 
 def _any_key(settings: Settings) -> bool:
@@ -90,44 +99,6 @@ def _any_key(settings: Settings) -> bool:
             return bool(await keys.active())
 
     return asyncio.run(look())
-
-
-async def revoke_key(keys: KeyStore, key_id: str, *, force: bool) -> None:
-    """Refuses, unless forced, to revoke the last active admin key."""
-    active = await keys.active()
-    admins = [key.id for key in active if key.scope is Scope.ADMIN]
-    if admins == [key_id] and not force:
-        last_of_all = len(active) == 1
-        sys.exit(LAST_ADMIN.format(key_id=key_id, and_open=AND_OPEN if last_of_all else ""))
-    if not await keys.revoke(key_id):
-        sys.exit(f"no active key with id {key_id!r}")
-
-
-async def _manage_keys(keys: KeyStore, args: argparse.Namespace) -> None:
-    if args.action == "create":
-        key, text = await keys.create(name=args.name, scope=Scope(args.scope))
-        print(text)
-        print(
-            f"key {key.id} ({key.scope}) for {key.name!r}: store it now, it is not shown again",
-            file=sys.stderr,
-        )
-    elif args.action == "list":
-        for key in await keys.all():
-            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-            print(f"{key.id}  {key.scope:<8}  {state:<18}  {key.created_at:%Y-%m-%d}  {key.name}")
-    else:
-        await revoke_key(keys, args.key_id, force=args.force)
-
-
-def manage_keys(settings: Settings, args: argparse.Namespace) -> None:
-    """In the database `settings` name: the SQLite file of the data folder, or PostgreSQL at
-    OFFLINETUBE_DATABASE_URL, the one every replica reads."""
-
-    async def manage() -> None:
-        async with opened_key_store(settings) as keys:
-            await _manage_keys(keys, args)
-
-    asyncio.run(manage())
 
 
 BACKUP_IS_PG_DUMP = (
@@ -163,14 +134,14 @@ def rebuild_library(settings: Settings) -> None:
     """Into the store `settings` name: the SQLite file of the data folder, or PostgreSQL."""
     # A running service would race it: a removal in flight could be restored from its sidecar.
     # Held alone in distributed mode too, so replicas and workers sharing this data folder (as
-    # compose.yaml's do) must stop first; those on other hosts the README asks to stop.
+    # compose.distributed.yaml's do) must stop first; those on other hosts the README asks to stop.
+    settings.create_folders()
     lock_data_folder(settings.data_dir)
     if settings.database_url is None:
         _refuse_unusable_database(settings)
         database = str(settings.database_path)
     else:
         database = redacted(settings.database_url.get_secret_value())
-    settings.create_folders()
     report = asyncio.run(_rebuild(settings))
     for reason in report.skipped:
         print(f"skipped {reason}", file=sys.stderr)
@@ -201,17 +172,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="downloads at once (default: OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS)",
     )
-    keys = commands.add_parser("keys", help="create, list and revoke API keys")
-    actions = keys.add_subparsers(dest="action", required=True)
-    create = actions.add_parser("create", help="make a key and print it, once")
-    create.add_argument("--scope", choices=[scope.value for scope in Scope], required=True)
-    create.add_argument("--name", required=True, help="who or what the key is for")
-    actions.add_parser("list", help="list keys (never their secrets)")
-    revoke = actions.add_parser("revoke", help="revoke a key by its id")
-    revoke.add_argument("key_id")
-    revoke.add_argument(
-        "--force", action="store_true", help="revoke even the last active admin key"
-    )
+    add_keys_command(commands)
+    add_ytdlp_command(commands)
     backup = commands.add_parser(
         "backup", help="copy the database to a file, safely while the service runs"
     )
@@ -244,10 +206,13 @@ def _settings() -> Settings:
 
 
 def _bad_setting(error: ErrorDetails) -> str:
-    name = "OFFLINETUBE_" + "_".join(map(str, error["loc"])).upper()
+    # The rest of `loc` is a place inside the value (an item of a list), not part of the name.
+    name = f"OFFLINETUBE_{str(error['loc'][0]).upper()}"
     given = error["input"]
     if name == "OFFLINETUBE_DATABASE_URL" and isinstance(given, str):
         given = redacted(given)
+    elif name == "OFFLINETUBE_PROXY" and isinstance(given, str):
+        given = redacted_proxy(given)
     return f"{name}: {error['msg']} (got {given!r})"
 
 
@@ -278,8 +243,18 @@ def _refuse_unreachable_database(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = _settings()
+    try:
+        _run(args, settings)
+    except BadSetting as refused:
+        refuse_settings([str(refused)])
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "backup":
         backup(settings, args.file)
+        return
+    if args.command == "ytdlp":  # touches the data folder only, never the database
+        manage_ytdlp(settings, args)
         return
     if settings.distributed:
         _refuse_unreachable_database(settings)
@@ -288,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "rebuild":
         rebuild_library(settings)
     elif args.command == "worker":
-        start_logging(settings)
+        start_process(settings)
         run_worker(settings, args.concurrency)
     else:
         serve(settings, getattr(args, "workers", None))

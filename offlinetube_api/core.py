@@ -15,18 +15,32 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from offlinetube_api.config import Settings
+from offlinetube_api.cookie_sets import (
+    COOKIE_FILES,
+    CookieSets,
+    cookie_sets,
+    sweep_cookie_files,
+)
 from offlinetube_api.download_service import DownloadService
 from offlinetube_api.event_bus import InProcessEventBus
 from offlinetube_api.events import EventFeed
-from offlinetube_api.ffmpeg import FfmpegBinary
+from offlinetube_api.metrics.downloads import DownloadMetrics
 from offlinetube_api.ports import EventBus, TaskStore
+from offlinetube_api.programs import Programs
 from offlinetube_api.queue.embedded import EmbeddedQueue
+from offlinetube_api.site_cooldowns import site_cooldowns
 from offlinetube_api.store import SqliteTaskStore
+from offlinetube_api.subscriptions.assembly import subscription_checker
+from offlinetube_api.subscriptions.schedule import InProcessSchedule
+from offlinetube_api.subscriptions.service import SubscriptionService
+from offlinetube_api.subscriptions.sqlite_store import SqliteSubscriptionStore
 from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.ledger import TaskLedger
 from offlinetube_api.worker.outcomes import OutcomeRecorder
+from offlinetube_api.worker.process import ChildMain, default_child_main
 from offlinetube_api.worker.recovery import requeue_interrupted, sweep_partial_files
 from offlinetube_api.worker.runner import TaskRunner
+from offlinetube_api.worker.site_gate import SiteGate
 
 if TYPE_CHECKING:  # distributed mode's modules load only in distributed mode
     from offlinetube_api.queue.worker import ProcrastinateWorker
@@ -42,6 +56,8 @@ class Core:
     store: TaskStore
     events: EventFeed
     downloads: DownloadService
+    cookies: CookieSets
+    subscriptions: SubscriptionService
     # Distributed mode, where this process runs downloads: its procrastinate worker.
     worker: "ProcrastinateWorker | None" = None
 
@@ -63,39 +79,83 @@ async def _prune_periodically(store: TaskStore, settings: Settings) -> None:
 
 @asynccontextmanager
 async def embedded_core(
-    settings: Settings, *, ffmpeg: FfmpegBinary, notifier: WebhookNotifier | None
+    settings: Settings,
+    *,
+    programs: Programs,
+    notifier: WebhookNotifier | None,
+    child_main: ChildMain = default_child_main,
+    metrics: DownloadMetrics | None = None,
 ) -> AsyncIterator[Core]:
-    """SQLite and the in-process queue; recovers what the previous run left behind."""
+    """SQLite and the in-process queue; recovers what the previous run left behind.
+    `child_main`: what each download process runs (see worker/process.py); `metrics`: where
+    its runs are counted."""
     bus: EventBus = InProcessEventBus()
     store = SqliteTaskStore(settings.database_path, announce=bus.announce)
     await store.open()
     await bus.start()
-    ledger = TaskLedger(store=store, notifier=notifier)
+    ledger = TaskLedger(store=store, notifier=notifier, metrics=metrics)
     queue = EmbeddedQueue(
         store=store,
         slots=settings.max_concurrent_downloads,
         shutdown_timeout_s=settings.shutdown_timeout / 2,
     )
-    downloads = DownloadService(store=store, ledger=ledger, queue=queue, settings=settings)
-    outcomes = OutcomeRecorder(ledger=ledger, store=store, queue=queue, settings=settings)
+    cookies = cookie_sets(store)
+    downloads = DownloadService(
+        store=store, ledger=ledger, queue=queue, settings=settings, cookies=cookies
+    )
+    cooldowns = site_cooldowns(store, settings)
+    outcomes = OutcomeRecorder(
+        ledger=ledger, store=store, queue=queue, cooldowns=cooldowns, settings=settings
+    )
+    gate = SiteGate(
+        cooldowns=cooldowns,
+        ledger=ledger,
+        queue=queue,
+        max_per_site=settings.max_per_site,
+    )
     runner = TaskRunner(
-        store=store, ledger=ledger, outcomes=outcomes, settings=settings, ffmpeg=ffmpeg
+        store=store,
+        ledger=ledger,
+        outcomes=outcomes,
+        settings=settings,
+        programs=programs,
+        cookies=cookies,
+        gate=gate,
+        child_main=child_main,
     )
     events = EventFeed(store=store, bus=bus)
+    subscription_store = SqliteSubscriptionStore(store)
+    checker = subscription_checker(
+        subscription_store, downloads=downloads, settings=settings, programs=programs
+    )
+    schedule = InProcessSchedule(checker, poll_s=settings.subscription_poll_seconds)
+    subscriptions = SubscriptionService(
+        store=subscription_store, downloads=downloads, schedule=schedule
+    )
     pruner: asyncio.Task[None] | None = None
     try:
         await events.start()
         await downloads.existing.check_files()
         await requeue_interrupted(store, ledger)
         await sweep_partial_files(store, settings)
+        await asyncio.to_thread(sweep_cookie_files, settings.data_dir / COOKIE_FILES)
         await queue.start(runner)
+        await subscription_store.release_claims()  # the checks a stop interrupted run again
+        schedule.start()
         pruner = asyncio.create_task(_prune_periodically(store, settings), name="event-pruner")
-        yield Core(store=store, events=events, downloads=downloads)
+        yield Core(
+            store=store,
+            events=events,
+            downloads=downloads,
+            cookies=cookies,
+            subscriptions=subscriptions,
+        )
     finally:
         if pruner:
             pruner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pruner
+        await schedule.close()
         await queue.close()
         await events.close()
         await bus.close()

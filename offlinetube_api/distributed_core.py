@@ -11,20 +11,33 @@ from contextlib import asynccontextmanager
 
 from offlinetube_api import media
 from offlinetube_api.config import Settings
+from offlinetube_api.cookie_sets import cookie_sets
 from offlinetube_api.core import Core
 from offlinetube_api.download_service import DownloadService
 from offlinetube_api.events import EventFeed
-from offlinetube_api.ffmpeg import FfmpegBinary
+from offlinetube_api.metrics.downloads import DownloadMetrics
 from offlinetube_api.postgres_event_bus import PostgresEventBus
+from offlinetube_api.programs import Programs
 from offlinetube_api.queue.procrastinate_queue import ProcrastinateQueue
 from offlinetube_api.queue.worker import ProcrastinateWorker
+from offlinetube_api.site_cooldowns import site_cooldowns
 from offlinetube_api.store.postgres import PostgresTaskStore
+from offlinetube_api.subscriptions.assembly import subscription_checker
+from offlinetube_api.subscriptions.postgres_store import PostgresSubscriptionStore
+from offlinetube_api.subscriptions.procrastinate_schedule import (
+    SUBSCRIPTION_SLOTS,
+    SUBSCRIPTIONS_QUEUE,
+    ProcrastinateSchedule,
+    register_checks,
+)
+from offlinetube_api.subscriptions.service import SubscriptionService
 from offlinetube_api.transitions import Cancelled, Requeued, RequeueReason
 from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.ledger import TaskLedger
 from offlinetube_api.worker.outcomes import OutcomeRecorder
 from offlinetube_api.worker.recovery import sweep_partial_files
 from offlinetube_api.worker.runner import TaskRunner
+from offlinetube_api.worker.site_gate import SiteGate
 
 logger = logging.getLogger(__name__)
 # procrastinate logs every job it starts and ends at INFO, periodic upkeep included (every few
@@ -76,12 +89,14 @@ async def _stop_when_worker_ends(worker: ProcrastinateWorker) -> None:
 async def distributed_core(
     settings: Settings,
     *,
-    ffmpeg: FfmpegBinary,
+    programs: Programs,
     notifier: WebhookNotifier | None,
     slots: int,
+    metrics: DownloadMetrics | None = None,
 ) -> AsyncIterator[Core]:
     """PostgreSQL, LISTEN/NOTIFY and procrastinate. `slots` download slots run in this
-    process as one worker among others; 0 makes an API-only replica. Nothing here recovers
+    process as one worker among others; 0 makes an API-only replica. `metrics`: where this
+    process's runs are counted. Nothing here recovers
     other hosts' work at start-up: a lost worker's tasks are found through its heartbeats.
     A worker's start sweeps only the partial files no run will use again."""
     assert settings.database_url is not None
@@ -90,10 +105,17 @@ async def distributed_core(
     bus = PostgresEventBus(url)
     store = PostgresTaskStore(url)
     await store.open()
-    ledger = TaskLedger(store=store, notifier=notifier)
+    ledger = TaskLedger(store=store, notifier=notifier, metrics=metrics)
     queue = ProcrastinateQueue(database_url=url, store=store)
-    downloads = DownloadService(store=store, ledger=ledger, queue=queue, settings=settings)
+    cookies = cookie_sets(store)
+    downloads = DownloadService(
+        store=store, ledger=ledger, queue=queue, settings=settings, cookies=cookies
+    )
     events = EventFeed(store=store, bus=bus)
+    subscription_store = PostgresSubscriptionStore(store)
+    subscriptions = SubscriptionService(
+        store=subscription_store, downloads=downloads, schedule=ProcrastinateSchedule(queue.app)
+    )
     worker: ProcrastinateWorker | None = None
     watchdog: asyncio.Task[None] | None = None
     try:
@@ -102,9 +124,24 @@ async def distributed_core(
         await events.start()
         if slots:
             await sweep_partial_files(store, settings)
-            outcomes = OutcomeRecorder(ledger=ledger, store=store, queue=queue, settings=settings)
+            cooldowns = site_cooldowns(store, settings)
+            outcomes = OutcomeRecorder(
+                ledger=ledger, store=store, queue=queue, cooldowns=cooldowns, settings=settings
+            )
+            gate = SiteGate(
+                cooldowns=cooldowns,
+                ledger=ledger,
+                queue=queue,
+                max_per_site=settings.max_per_site,
+            )
             runner = TaskRunner(
-                store=store, ledger=ledger, outcomes=outcomes, settings=settings, ffmpeg=ffmpeg
+                store=store,
+                ledger=ledger,
+                outcomes=outcomes,
+                settings=settings,
+                programs=programs,
+                cookies=cookies,
+                gate=gate,
             )
             worker = ProcrastinateWorker(
                 queue=queue,
@@ -113,10 +150,22 @@ async def distributed_core(
                 on_interrupted=LostRuns(ledger=ledger, settings=settings),
                 concurrency=slots,
                 settings=settings,
+                also=((SUBSCRIPTIONS_QUEUE, SUBSCRIPTION_SLOTS),),
             )
+            checker = subscription_checker(
+                subscription_store, downloads=downloads, settings=settings, programs=programs
+            )
+            register_checks(queue.app, checker)
             await worker.start()
             watchdog = asyncio.create_task(_stop_when_worker_ends(worker), name="worker-watchdog")
-        yield Core(store=store, events=events, downloads=downloads, worker=worker)
+        yield Core(
+            store=store,
+            events=events,
+            downloads=downloads,
+            cookies=cookies,
+            subscriptions=subscriptions,
+            worker=worker,
+        )
     finally:
         if watchdog:
             watchdog.cancel()

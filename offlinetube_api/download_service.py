@@ -5,9 +5,16 @@ import asyncio
 import contextlib
 import time
 
-from offlinetube_api import media
+from offlinetube_api import media, task_log
 from offlinetube_api.config import Settings
-from offlinetube_api.errors import PlaylistNotFound, QueueFull, TaskConflict, TaskNotFound
+from offlinetube_api.cookie_sets import CookieSets
+from offlinetube_api.errors import (
+    PlaylistNotFound,
+    QueueFull,
+    TaskConflict,
+    TaskNotFound,
+    UnknownCookieSet,
+)
 from offlinetube_api.models import DownloadOrder, Task, TaskStatus
 from offlinetube_api.ports import JobQueue, QueueFigures, Submission, TaskStore
 from offlinetube_api.transitions import Cancelled, Requeued, RequeueReason, TransitionRefused
@@ -22,8 +29,15 @@ _UNCLAIMED_AFTER_S = 1.0
 
 class DownloadService:
     def __init__(
-        self, *, store: TaskStore, ledger: TaskLedger, queue: JobQueue, settings: Settings
+        self,
+        *,
+        store: TaskStore,
+        ledger: TaskLedger,
+        queue: JobQueue,
+        settings: Settings,
+        cookies: CookieSets,
     ) -> None:
+        self._cookies = cookies
         self._store = store
         self._ledger = ledger
         self._queue = queue
@@ -34,14 +48,17 @@ class DownloadService:
 
     async def submit(self, order: DownloadOrder, *, force: bool = False) -> Submission:
         """A new queued task, or the task(s) an earlier POST of the same order made. Raises
-        QueueFull (a 503) when `OFFLINETUBE_MAX_QUEUED` tasks already wait."""
+        QueueFull (a 503) when `OFFLINETUBE_MAX_QUEUED` tasks already wait, UnknownCookieSet
+        (a 422) when the order names a cookie set there is none of."""
+        if order.cookies is not None and not await self._cookies.exists(order.cookies):
+            raise UnknownCookieSet(order.cookies)
         task = new_task(order)
+        max_queued = self._settings.max_queued
         if force:
-            await self._check_room(1)
-            await self._ledger.add(task)
+            # Counted where it is inserted: forced POSTs at once never pass the cap together.
+            await self._ledger.add(task, max_queued=max_queued)
         else:
             # The store looks and inserts in one go: of POSTs at once, one makes the task.
-            max_queued = self._settings.max_queued
             found = await self._ledger.add_unless_same(task, max_queued=max_queued)
             if found is not None:
                 return await self._answer_existing(await self.existing.made_along(found, order.url))
@@ -128,7 +145,8 @@ class DownloadService:
 
     async def _stop(self, task_id: str) -> Task:
         """Takes the task off the queue, or has its worker kill it; returns it once it has
-        ended (cancelled, or completed when the stop came too late)."""
+        ended (cancelled, or completed when the stop came too late). A cancel is logged here,
+        by the process that was asked for it, whichever process ran the download."""
         if await self._queue.withdraw(task_id):
             await self._cancel_unclaimed(task_id)
         await self._queue.abort(task_id)
@@ -137,6 +155,8 @@ class DownloadService:
         while True:
             task = await self._ledger.get(task_id)
             if task.status.is_final:
+                if task.status is TaskStatus.CANCELLED:
+                    task_log.cancelled(task)
                 return task
             now = time.monotonic()
             if task.status is TaskStatus.QUEUED and now >= unclaimed_at:

@@ -29,6 +29,10 @@ class OfflineTubeError(Exception):
         """The headers of the answer: the class's, unless an instance knows more."""
         return self.headers
 
+    def response_detail(self) -> object:
+        """The answer's `detail`: the message, unless the route documents another shape."""
+        return self.detail
+
 
 class Unauthorized(OfflineTubeError):
     status_code = 401
@@ -46,6 +50,55 @@ class TaskNotFound(OfflineTubeError):
         super().__init__(f"Task {task_id!r} not found")
 
 
+class CookieSetNotFound(OfflineTubeError):
+    status_code = 404
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No cookie set is named {name!r}; GET /api/cookies lists them")
+
+
+class Unprocessable(OfflineTubeError):
+    """A 422 in FastAPI's documented validation shape (`HTTPValidationError`: a list of
+    `{loc, msg, type}`), the one shape every 422 of this API answers, whether a parameter fails
+    its declared type or a check of ours (a page yt-dlp cannot read, a bad cookies.txt), so a
+    client parses one shape and shows `detail[0].msg`. `loc` names the part that is wrong."""
+
+    status_code = 422
+
+    def __init__(self, detail: str, loc: tuple[str, ...]) -> None:
+        super().__init__(detail)
+        self.loc = loc
+
+    def response_detail(self) -> object:
+        return [{"loc": list(self.loc), "msg": self.detail, "type": "value_error"}]
+
+
+class UnknownCookieSet(Unprocessable):
+    """A request names a cookie set there is none of: `cookies` of a download's body, unless
+    `loc` says where else (the query of GET /api/info)."""
+
+    def __init__(self, name: str, loc: tuple[str, ...] = ("body", "cookies")) -> None:
+        super().__init__(
+            f"Unknown cookie set {name!r}: upload it first with PUT /api/cookies/{name} "
+            "(GET /api/cookies lists the sets there are)",
+            loc,
+        )
+        self.name = name
+
+
+class BadCookieFile(Unprocessable):
+    """An upload that is not a Netscape cookies.txt; the message names the line, no value."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, ("body",))
+
+
+class UnsupportedBody(OfflineTubeError):
+    """A body sent as a media type the route does not read."""
+
+    status_code = 415
+
+
 class TaskConflict(OfflineTubeError):
     """The task is not in a state that allows this (cancel a finished one, retry a running one)."""
 
@@ -57,6 +110,20 @@ class PlaylistNotFound(OfflineTubeError):
 
     def __init__(self, playlist_id: str) -> None:
         super().__init__(f"Playlist {playlist_id!r} not found")
+
+
+class SubscriptionNotFound(OfflineTubeError):
+    status_code = 404
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f"Subscription {subscription_id!r} not found")
+
+
+class SubscriptionPaused(OfflineTubeError):
+    status_code = 409
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f"Subscription {subscription_id!r} is paused; resume it to check it")
 
 
 class MediaNotFound(OfflineTubeError):
@@ -95,6 +162,55 @@ class TooManyEventStreams(OfflineTubeError):
         super().__init__(f"{why}; close one or try again later")
 
 
+class PageUnreadable(Unprocessable):
+    """GET /api/info: yt-dlp could not read the page (no video on it, an HTTP error, a site it
+    cannot handle, an address the SSRF guard refuses); the message is yt-dlp's."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, ("query", "url"))
+
+
+class InfoTimedOut(OfflineTubeError):
+    """GET /api/info: the page was not read within OFFLINETUBE_INFO_TIMEOUT_SECONDS."""
+
+    status_code = 504
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(
+            f"The page was not read within {timeout_s:g} s (OFFLINETUBE_INFO_TIMEOUT_SECONDS); "
+            "the site may be slow or not answering"
+        )
+
+
+class InfoBusy(OfflineTubeError):
+    """GET /api/info: this process already reads as many pages as it allows at once."""
+
+    status_code = 503
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "5"}
+
+    def __init__(self, running: int) -> None:
+        super().__init__(f"{running} pages are being read already; try again in a few seconds")
+
+
+class InfoProcessDied(OfflineTubeError):
+    """GET /api/info: the info process ended without an answer (killed, out of memory)."""
+
+    status_code = 500
+
+    def __init__(self, exit_code: int | None) -> None:
+        super().__init__(
+            f"The process reading the page ended without an answer (exit code {exit_code}); "
+            "the service log has the details"
+        )
+
+
+class YtdlpUpdateFailed(OfflineTubeError):
+    """POST /api/admin/ytdlp/update: pip failed, or what it installed did not import; the
+    version in use is unchanged. The message is ytdlp_install.UpdateFailed's."""
+
+    status_code = 502
+
+
 class MalformedRange(OfflineTubeError):
     """A `Range: bytes=...` header that does not parse (RFC 9110 section 14.1.1)."""
 
@@ -116,9 +232,12 @@ class RangeNotSatisfiable(OfflineTubeError):
 
 
 class StoreUnavailable(OfflineTubeError):
-    """The database failed (damaged, read-only, disk full); `/api/health` says so too."""
+    """The database failed (damaged, read-only, disk full, PostgreSQL unreachable or every
+    connection busy); `/api/health` says so too. `Retry-After` as the schema of every 503 declares
+    it (RFC 9110 section 10.2.3): a PostgreSQL restart or a freed disk often mends it by then."""
 
     status_code = 503
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "30"}
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"The database failed ({reason}); see /api/health")
@@ -146,7 +265,9 @@ class CrossOriginWrite(Forbidden):
 
 def error_response(exc: OfflineTubeError) -> JSONResponse:
     return JSONResponse(
-        {"detail": exc.detail}, status_code=exc.status_code, headers=exc.response_headers()
+        {"detail": exc.response_detail()},
+        status_code=exc.status_code,
+        headers=exc.response_headers(),
     )
 
 

@@ -1,4 +1,5 @@
-"""EventFeed: every saved task event, fanned out to this replica's open event streams.
+"""EventFeed: every saved task event, fanned out to this replica's open event streams (and
+every subscription event, to those that ask for them).
 
 Events are durable: the store saves each one with the change it describes, with ids that
 increase in commit order across restarts and replicas (ports.StoredEvent). One reader per
@@ -41,12 +42,17 @@ class Subscriber:
     up; the subscriber is then dropped and its stream closed, and the client comes back with
     `Last-Event-ID` to get the rest from the store."""
 
-    def __init__(self, task_id: str | None, queue_size: int) -> None:
+    def __init__(self, task_id: str | None, queue_size: int, *, subscriptions: bool) -> None:
         self.task_id = task_id
+        self.subscriptions = subscriptions
         self.queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue(maxsize=queue_size)
         self.closed = False
 
     def wants(self, event: StoredEvent) -> bool:
+        """One task's events, or every task's; subscriptions' events only when asked for (a
+        subscription's id is never a task's)."""
+        if event.subscription is not None:
+            return self.subscriptions
         return self.task_id is None or self.task_id == event.task_id
 
     def close(self) -> None:
@@ -167,9 +173,9 @@ class EventFeed:
 
     # -- subscribing ------------------------------------------------------------------------
 
-    def _register(self, task_id: str | None) -> Subscriber:
+    def _register(self, task_id: str | None, *, subscriptions: bool = False) -> Subscriber:
         """From here on, every event the subscriber wants is queued for it."""
-        subscriber = Subscriber(task_id, self._queue_size)
+        subscriber = Subscriber(task_id, self._queue_size, subscriptions=subscriptions)
         self._subscribers.add(subscriber)
         return subscriber
 
@@ -194,15 +200,17 @@ class EventFeed:
             self._subscribers.discard(subscriber)
             raise
 
-    async def _all_tasks_opening(self, last_event_id: int | None) -> Opening:
-        """Registers a subscriber to every task first, then reads what it must be sent before
-        the events queued meanwhile: the events it missed, or the unfinished tasks."""
-        subscriber = self._register(None)
+    async def _all_tasks_opening(self, last_event_id: int | None, subscriptions: bool) -> Opening:
+        """Registers a subscriber to every task (and subscription, with `subscriptions`) first,
+        then reads what it must be sent before the events queued meanwhile: the events it
+        missed, or the unfinished tasks."""
+        subscriber = self._register(None, subscriptions=subscriptions)
         try:
             missed = await self._missed(last_event_id, None)
             if missed is not None:
                 watermark = missed[-1].id if missed else last_event_id or 0
-                return Opening(subscriber, _replay(missed), watermark, False)
+                wanted = [event for event in missed if subscriber.wants(event)]
+                return Opening(subscriber, _replay(wanted), watermark, False)
             # Read the watermark first: the tasks read after it reflect at least every event
             # up to it, and any later event follows in the queue.
             _, watermark = await self._store.event_bounds()
@@ -246,11 +254,12 @@ class EventFeed:
                 yield delivery
 
     async def all_tasks_stream(
-        self, last_event_id: int | None, shutdown: anyio.Event
+        self, last_event_id: int | None, shutdown: anyio.Event, *, subscriptions: bool = False
     ) -> AsyncIterator[Delivery]:
-        """Every task's changes until `shutdown` is set. A client that missed more than is
-        kept (a new one too) first gets the unfinished tasks, as they are now."""
-        opening = await self._all_tasks_opening(last_event_id)
+        """Every task's changes until `shutdown` is set, and every subscription's with
+        `subscriptions`. A client that missed more than is kept (a new one too) first gets
+        the unfinished tasks, as they are now (subscriptions are read from their listing)."""
+        opening = await self._all_tasks_opening(last_event_id, subscriptions)
         async with contextlib.aclosing(self._follow(opening, None, shutdown)) as events:
             async for delivery in events:
                 yield delivery

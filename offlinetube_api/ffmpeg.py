@@ -7,6 +7,8 @@ import subprocess
 from dataclasses import dataclass
 from enum import StrEnum
 
+from offlinetube_api.program_version import version_of
+
 # Put before every input of every ffmpeg the service starts: ffmpeg may read local files and
 # pipes, never a network address, even when a file is a playlist that lists one. A playlist
 # that lists other local files is refused before ffmpeg sees it (worker/download_checks.py).
@@ -38,14 +40,7 @@ def _bundled_ffmpeg() -> str | None:
 
 
 def _version_of(path: str) -> str | None:
-    try:
-        completed = subprocess.run(
-            [path, "-version"], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(r"ffmpeg version (\S+)", completed.stdout)
-    return match[1] if match else None
+    return version_of([path, "-version"], r"ffmpeg version (\S+)")
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")

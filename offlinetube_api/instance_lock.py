@@ -5,9 +5,9 @@ the first one's running downloads for a crash's leftovers, run them again and sw
 partial files. Distributed processes (API replicas, workers) keep nothing in the data folder
 (tasks, keys and the signing secret are in PostgreSQL, where several processes on one
 database are the store's business), so any number of them may share one, as the replicas and
-workers of compose.yaml share a volume; they hold it together, shared, which still keeps an
-embedded service off their folder and them off its (a host moving from one mode to the other
-with the old service still running). The lock is taken before anything in the folder is
+workers of compose.distributed.yaml share a volume; they hold it together, shared, which still
+keeps an embedded service off their folder and them off its (a host moving from one mode to the
+other with the old service still running). The lock is taken before anything in the folder is
 touched, and goes with the process, however it ends."""
 
 import contextlib

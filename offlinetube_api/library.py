@@ -32,6 +32,11 @@ def write_sidecar(downloads_dir: Path, task: Task) -> None:
         logger.warning("task %s: no metadata file, so rebuild cannot restore it: %s", task.id, exc)
 
 
+def remove_sidecar(downloads_dir: Path, task_id: str) -> None:
+    """Deletes the sidecar of `task_id`; one already gone is fine."""
+    media.sidecar_path(downloads_dir, task_id).unlink(missing_ok=True)
+
+
 def read_sidecar(path: Path) -> Task | None:
     """The task saved in `path`, or None when it is unreadable or not a finished task."""
     try:
@@ -102,8 +107,7 @@ def _as_found_on_disk(task: Task, downloads_dir: Path, thumbnails_dir: Path) -> 
 async def warn_if_library_is_orphaned(store: TaskStore, *, settings: Settings) -> None:
     """A WARNING when the database holds no task but the downloads folder holds videos: the
     database was probably lost or replaced, and `rebuild` can bring the library back."""
-    _, total = await store.page(status=None, limit=1, offset=0)
-    if total:
+    if (await store.page(status=None, limit=1)).total:
         return
     downloads_dir = settings.downloads_dir
     database = "PostgreSQL" if settings.distributed else settings.database_path

@@ -52,6 +52,16 @@ class ErrorKind(StrEnum):
         return self in (ErrorKind.NETWORK, ErrorKind.RATE_LIMITED, ErrorKind.KILLED)
 
 
+class WaitingReason(StrEnum):
+    """Why a queued task waits although a download slot may be free (worker/site_gate.py):
+    its site is cooling down after a rate limit or a bot check, or runs as many downloads as
+    OFFLINETUBE_MAX_PER_SITE allows."""
+
+    RATE_LIMITED = "rate_limited"
+    BOT_CHECK = "bot_check"
+    SITE_BUSY = "site_busy"
+
+
 class AudioFormat(StrEnum):
     M4A = "m4a"
     MP3 = "mp3"
@@ -98,6 +108,20 @@ class Task:
     # (clock ticks after boot): a restart checks that nothing of it is still alive.
     process_group: int | None = None
     process_started: int | None = None
+    # The cookie set (its name) the task uses: the one its request named, else the one whose
+    # domain its latest attempt found matching the URL's host (cookie_sets.py).
+    cookies: str | None = None
+    subscription_id: str | None = None  # the subscription whose check queued it
+    # yt-dlp's extractor and video id, where known before the download (a subscription's
+    # listing): the same video under another address is a duplicate.
+    extractor: str | None = None
+    video_id: str | None = None
+    # The site its downloads count against (worker/sites.py), set when a run starts.
+    site: str | None = None
+    # While queued: when the gate lets it start at the earliest (None: at the next look) and
+    # why it waits; both None for a task that only waits for a slot.
+    waiting_until: datetime | None = None
+    waiting_reason: WaitingReason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +133,10 @@ class DownloadOrder:
     audio_format: AudioFormat | None = None
     subtitle_langs: tuple[str, ...] = ()
     title: str | None = None
+    cookies: str | None = None  # a cookie set's name; None: the set whose domain matches, if any
+    subscription_id: str | None = None
+    extractor: str | None = None
+    video_id: str | None = None
 
 
 def checked_download_url(url: str) -> str:
@@ -124,4 +152,8 @@ def checked_download_url(url: str) -> str:
     # (RFC 3986 section 2); such a URL would only fail later, inside the download.
     if any(char.isspace() or not char.isprintable() for char in url):
         raise ValueError(URL_HELP)
+    try:
+        parts.port  # noqa: B018 - reading it checks it: 0-65535, digits only (RFC 3986 3.2.3)
+    except ValueError:
+        raise ValueError(f"{URL_HELP}; its port is not a number from 0 to 65535") from None
     return url

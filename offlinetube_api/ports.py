@@ -8,12 +8,13 @@ Two sets of implementations exist, chosen by `OFFLINETUBE_DATABASE_URL`:
 Nothing here knows HTTP, JSON schemas, SSE or URL signing: the routes present what these give.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from offlinetube_api.models import DownloadOrder, Task, TaskStatus
+from offlinetube_api.subscriptions.model import Subscription, SubscriptionEventName
 from offlinetube_api.transitions import Transition, TransitionName
 
 # The PostgreSQL channel a saved event is announced on (NOTIFY, delivered at commit).
@@ -24,18 +25,35 @@ EVENTS_CHANNEL = "offlinetube_task_events"
 class StoredEvent:
     """One saved change. Ids increase in commit order, across restarts and replicas, so a
     reader that has seen id N has seen every event up to N. `task` is the task as the change
-    left it; None for a removal."""
+    left it; None for a removal. A subscription's event has its name as `transition`, its id
+    as `task_id` (never a task's), no `task`, and the subscription as the change left it (as
+    it was, for a deletion) as `subscription`."""
 
     id: int
     task_id: str
-    transition: TransitionName
+    transition: TransitionName | SubscriptionEventName
     task: Task | None
     at: datetime
+    subscription: Subscription | None = None
 
     @property
     def final(self) -> bool:
         """Nothing follows for this task: it reached a final state or was removed."""
         return self.task is None or self.task.status.is_final
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    """One page of the library, newest first (or oldest first, when asked). `total` is how
+    many tasks match in all (read from kept counts, not a scan). `following` is the position
+    to pass as `before` for the page that follows this one, None when no task follows:
+    positions are the store's own order (never reused, decreasing from newest to oldest), so
+    a page asked by position costs the same however deep it is, and tasks added meanwhile
+    never shift it."""
+
+    tasks: list[Task]
+    total: int
+    following: int | None
 
 
 class StoredFile(NamedTuple):
@@ -65,8 +83,10 @@ class TaskStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def add(self, task: Task) -> None:
-        """Inserts `task` with its first event: `queued`, or `imported` for a finished one."""
+    async def add(self, task: Task, *, max_queued: int | None = None) -> None:
+        """Inserts `task` with its first event: `queued`, or `imported` for a finished one.
+        With `max_queued`, raises QueueFull when that many tasks already wait, counted in the
+        same transaction as the insert, so adds at once never pass the cap together."""
         ...
 
     async def apply(
@@ -89,9 +109,23 @@ class TaskStore(Protocol):
     async def get(self, task_id: str) -> Task | None: ...
 
     async def page(
-        self, *, status: TaskStatus | None, limit: int, offset: int
-    ) -> tuple[list[Task], int]:
-        """Newest first; also how many match in all, read from kept counts, not a scan."""
+        self,
+        *,
+        status: TaskStatus | None,
+        limit: int,
+        offset: int = 0,
+        before: int | None = None,
+        words: Sequence[str] = (),
+        oldest_first: bool = False,
+        subscription_id: str | None = None,
+    ) -> TaskPage:
+        """At most `limit` tasks of `status` (any when None), newest first: after skipping
+        `offset` of them, and only those older than the position `before` (a `following` of
+        an earlier page) when it is given. With `words` (as title_words.words() gives them),
+        only tasks whose title has each of them as a word; with `subscription_id`, only the
+        tasks that subscription's checks queued; `total` then counts those. With
+        `oldest_first`, the same the other way: oldest first, and `before` (a `following` of
+        an earlier such page) takes only the tasks newer than it."""
         ...
 
     async def count(self, statuses: Iterable[TaskStatus]) -> int:
@@ -107,10 +141,11 @@ class TaskStore(Protocol):
         None; or, when a task of the same download exists, inserts nothing and returns the
         newest such task. Of the same download: the same `format` and `audio_format`, queued,
         running, done, or failed only because its file went missing, and downloading `url`
-        itself or made from it as part of a playlist. Raises QueueFull when `max_queued`
-        tasks already wait (a duplicate is returned even then). The database decides: of
-        POSTs of one download at once, on any replica, one inserts and the others get its
-        task."""
+        itself, made from it as part of a playlist, or the same video by yt-dlp's extractor
+        and video id (where `task` has them: a subscription's tasks). Raises QueueFull when
+        `max_queued` tasks already wait (a duplicate is returned even then). The database
+        decides: of POSTs of one download at once, on any replica, one inserts and the others
+        get its task."""
         ...
 
     async def in_playlist(self, playlist_id: str) -> list[Task]:

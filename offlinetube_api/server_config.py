@@ -1,59 +1,18 @@
 """How uvicorn runs the app: the guarded HTTP protocol (server.py), which clients' forwarded
-headers count, and an access log that never holds a signature or a key. `offlinetube-api
+headers count, its logging (logs.py: an access log that never holds a signature or a key), and
+the sockets it listens on. `offlinetube-api
 serve` and the test suite both use it."""
 
-import copy
-import logging
-import re
+import errno
+import socket
 from typing import Any
-from urllib.parse import unquote_plus
 
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.config import LOGGING_CONFIG
 
-from offlinetube_api.config import Settings
+from offlinetube_api.config import BadSetting, Settings
+from offlinetube_api.logs import logging_config
 from offlinetube_api.server import guarded_http_protocol
-
-REDACTED = "[redacted]"
-# Query parameters whose value is a secret: the signature of a signed link, and the names a
-# client might try for a key (the service reads keys from headers only, but people guess).
-SECRET_PARAMETERS = frozenset({"sig", "key", "api_key", "apikey", "token", "access_token"})
-_API_KEY = re.compile(r"(otk_[0-9a-fA-F]+_)[A-Za-z0-9_-]+")
-
-
-def redact(target: str) -> str:
-    """A request target (`/path?query`) with signatures and API keys replaced by
-    `[redacted]`; everything else is kept as sent, so the log still shows what was asked."""
-    path, question, query = target.partition("?")
-    pairs = [_redact_pair(pair) for pair in query.split("&")] if question else []
-    return _API_KEY.sub(rf"\1{REDACTED}", path + question + "&".join(pairs))
-
-
-def _redact_pair(pair: str) -> str:
-    name, equals, value = pair.partition("=")
-    secret = unquote_plus(name).lower() in SECRET_PARAMETERS
-    if equals and (secret or _API_KEY.search(unquote_plus(value))):
-        return f"{name}={REDACTED}"
-    return pair
-
-
-class RedactSecrets(logging.Filter):
-    """On uvicorn's access logger: redacts every text argument of a record (the request
-    target is one; the others, an address, a method, a version, are left as they are)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
-        return True
-
-
-def logging_config() -> dict[str, Any]:
-    """uvicorn's own logging set-up, plus the redacting filter on its access log."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"redact_secrets": {"()": RedactSecrets}}
-    config["loggers"]["uvicorn.access"]["filters"] = ["redact_secrets"]
-    return config
 
 
 def uvicorn_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
@@ -65,7 +24,8 @@ def uvicorn_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicor
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
-        "log_config": logging_config(),
+        "log_config": logging_config(settings, root=False),
+        "access_log": settings.access_log,
         "proxy_headers": bool(trusted),
         "forwarded_allow_ips": trusted,
         "http": guarded_http_protocol(settings),  # header timeout, connections per client
@@ -73,3 +33,70 @@ def uvicorn_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicor
         "timeout_graceful_shutdown": max(1, round(settings.shutdown_timeout)),
     }
     return uvicorn.Config(app, **(options | overrides))
+
+
+# uvicorn's own default backlog.
+LISTEN_BACKLOG = 2048
+
+
+class PortUnavailable(BadSetting):
+    """The service cannot listen where OFFLINETUBE_HOST and OFFLINETUBE_PORT say."""
+
+
+def listening_sockets(
+    settings: Settings, *, port: int | None = None, port_variable: str = "OFFLINETUBE_PORT"
+) -> list[socket.socket]:
+    """Sockets bound to OFFLINETUBE_HOST and OFFLINETUBE_PORT (or `port`, set by
+    `port_variable`) and listening, one per address the host name stands for (as asyncio's
+    create_server would bind them), for uvicorn's `Server.run(sockets=...)`. Bound before the
+    app starts, so that a busy port stops the start at once, in one line, rather than after
+    the whole start-up with a log and exit 1. Raises PortUnavailable."""
+    host, port = settings.host, port or settings.port
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise PortUnavailable(
+            f"OFFLINETUBE_HOST: {exc.strerror}; it must be an address or a name of this "
+            f"machine (got {host!r})"
+        ) from None
+    bound: list[socket.socket] = []
+    try:
+        for family, kind, protocol, _, address in dict.fromkeys(addresses):
+            bound.append(_listening(family, kind, protocol, address))
+    except OSError as exc:
+        for sock in bound:
+            sock.close()
+        raise PortUnavailable(_why_not(exc, host, port, port_variable)) from None
+    return bound
+
+
+def _listening(family: int, kind: int, protocol: int, address: tuple[Any, ...]) -> socket.socket:
+    sock = socket.socket(family, kind, protocol)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:  # as asyncio does: the IPv6 address alone
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+        # At once: two sockets with SO_REUSEADDR may share a port until one listens.
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _why_not(error: OSError, host: str, port: int, port_variable: str) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"{port_variable}: port {port} on {host} is already in use by another program; "
+            f"choose a free port from 1 to 65535, or stop that program (got '{port}')"
+        )
+    if error.errno == errno.EACCES:
+        return (
+            f"{port_variable}: this user may not listen on port {port} (ports below 1024 "
+            f"need privileges); choose one from 1024 to 65535 (got '{port}')"
+        )
+    return (
+        f"OFFLINETUBE_HOST: cannot listen on {host}: {error.strerror}; it must be an address "
+        f"of this machine, such as 127.0.0.1 or 0.0.0.0 (got {host!r})"
+    )

@@ -84,7 +84,8 @@ def backup_database(database: Path, target: Path) -> int:
     Returns how many tasks the copy holds.
 
     Raises DatabaseUnusable when there is no database to copy or it cannot be read, and
-    ValueError when `target` is the database itself."""
+    ValueError when `target` is the database itself, a folder, in no folder, or in one that
+    refuses the write (read-only, permissions)."""
     if not database.is_file():
         raise DatabaseUnusable(f"There is no database at {database}")
     if target.resolve() == database.resolve():
@@ -94,8 +95,11 @@ def backup_database(database: Path, target: Path) -> int:
     if not target.parent.is_dir():
         raise ValueError(f"There is no folder {target.parent} to write {target.name} in")
     partial = target.with_name(f".{target.name}.partial")
-    partial.unlink(missing_ok=True)
-    private_file(partial)  # the copy holds the API keys' hashes, like the database itself
+    try:
+        partial.unlink(missing_ok=True)
+        private_file(partial)  # the copy holds the API keys' hashes, like the database itself
+    except OSError as exc:
+        raise ValueError(f"Cannot write {target.name} in {target.parent}: {exc.strerror}") from exc
     try:
         with (
             closing(sqlite3.connect(database, timeout=5)) as source,
@@ -103,8 +107,8 @@ def backup_database(database: Path, target: Path) -> int:
         ):
             source.backup(copy)
             tasks: int = copy.execute("SELECT count(*) FROM tasks").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
+        os.replace(partial, target)
+    except (sqlite3.DatabaseError, OSError) as exc:
         partial.unlink(missing_ok=True)
-        raise DatabaseUnusable(f"Could not back up {database}: {exc}") from exc
-    os.replace(partial, target)
+        raise DatabaseUnusable(f"Could not back up {database} to {target}: {exc}") from exc
     return tasks

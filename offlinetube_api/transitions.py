@@ -10,6 +10,7 @@ is no other way to change a task (bookkeeping that nobody watches aside: the pro
     requeued: downloading/processing (shutdown, interrupted, retry after a transient failure,
     a playlist expanded) and failed/cancelled/completed (retried by a client, file missing)
     go back to queued.
+    waiting: a queued task stays queued, held back for its site (worker/site_gate.py).
 """
 
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from offlinetube_api.models import ErrorKind, Task, TaskStatus
+from offlinetube_api.models import ErrorKind, Task, TaskStatus, WaitingReason
 
 
 class TransitionName(StrEnum):
@@ -33,6 +34,7 @@ class TransitionName(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     REQUEUED = "requeued"
+    WAITING = "waiting"  # held back for its site: a cool-down, or its downloads at the cap
     IMPORTED = "imported"  # a finished task restored from its sidecar (`rebuild`)
     REMOVED = "removed"  # the task and its files are gone
 
@@ -46,6 +48,15 @@ class TransitionRefused(Exception):
         self.status = status
 
 
+class SiteBusy(Exception):
+    """A start refused because its site runs OFFLINETUBE_MAX_PER_SITE downloads already."""
+
+    def __init__(self, task_id: str, site: str, running: int) -> None:
+        super().__init__(f"task {task_id}: {site} runs {running} downloads already")
+        self.site = site
+        self.running = running
+
+
 _ACTIVE = frozenset({TaskStatus.DOWNLOADING, TaskStatus.PROCESSING})
 _UNFINISHED = _ACTIVE | {TaskStatus.QUEUED}
 
@@ -54,6 +65,7 @@ _UNFINISHED = _ACTIVE | {TaskStatus.QUEUED}
 # writers cannot both win.
 ALLOWED: Mapping[TransitionName, frozenset[TaskStatus]] = {
     TransitionName.STARTED: frozenset({TaskStatus.QUEUED}),
+    TransitionName.WAITING: frozenset({TaskStatus.QUEUED}),
     TransitionName.DESCRIBED: _ACTIVE,
     TransitionName.PROGRESS: _ACTIVE,
     TransitionName.PROCESSING: _ACTIVE,
@@ -80,15 +92,23 @@ _FRESH_ATTEMPT: dict[str, Any] = {
     "error": None,
     "error_kind": None,
     "finished_at": None,
+    "waiting_until": None,
+    "waiting_reason": None,
 }
 
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """A worker took the task off the queue: attempt number `attempt` begins."""
+    """A worker took the task off the queue: attempt number `attempt` begins, with the
+    cookie set named `cookies` (None: none), as a download of `site` (worker/sites.py). With
+    `max_per_site`, the store refuses it (SiteBusy) while that many downloads of `site` run,
+    counted in the statement that saves it."""
 
     attempt: int
     started_at: datetime = field(default_factory=now)
+    cookies: str | None = None
+    site: str | None = None
+    max_per_site: int | None = None
     name = TransitionName.STARTED
 
     def changes(self, task: Task) -> dict[str, Any]:
@@ -97,7 +117,23 @@ class Started:
             "status": TaskStatus.DOWNLOADING,
             "attempts": self.attempt,
             "started_at": self.started_at,
+            "cookies": self.cookies,
+            "site": self.site or task.site,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """The task stays queued, held back for `site`: not before `until` (None: the gate looks
+    again soon), for `reason`."""
+
+    site: str
+    reason: WaitingReason
+    until: datetime | None
+    name = TransitionName.WAITING
+
+    def changes(self, task: Task) -> dict[str, Any]:
+        return {"site": self.site, "waiting_until": self.until, "waiting_reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +347,7 @@ class Expanded:
 
 Transition = (
     Started
+    | Waiting
     | Described
     | ProgressMade
     | Processing
@@ -339,6 +376,17 @@ def allowed_from(transition: Transition) -> frozenset[TaskStatus]:
     if isinstance(transition, Requeued):
         return _REQUEUED_FROM[transition.reason]
     return ALLOWED[transition.name]
+
+
+def site_cap(task: Task, transition: Transition) -> tuple[str, int] | None:
+    """The site and its cap of running downloads that `transition` of `task` must respect
+    (a start with `max_per_site`); None when there is none to check, or when the task's status
+    refuses the transition anyway."""
+    if not isinstance(transition, Started) or not transition.site or not transition.max_per_site:
+        return None
+    if task.status not in allowed_from(transition):
+        return None
+    return transition.site, transition.max_per_site
 
 
 def check(task: Task, transition: Transition) -> None:

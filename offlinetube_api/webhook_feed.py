@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from offlinetube_api.errors import StoreUnavailable
 from offlinetube_api.models import Task
-from offlinetube_api.webhook_outbox import OutboxEntry, WebhookOutbox
+from offlinetube_api.webhook_outbox import OutboxEntry, SubscriptionNotice, WebhookOutbox
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -29,15 +29,19 @@ DISCARD_EVERY_S = 60.0
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    """A final state to send; `outbox_id` names its outbox entry (None on a notifier alone)."""
+    """A final state (`task`) or a subscription's event (`notice`) to send; `outbox_id` names
+    its outbox entry (None on a notifier alone)."""
 
-    task: Task
+    task: Task | None
     delivery_id: str
     outbox_id: int | None = None
+    notice: SubscriptionNotice | None = None
 
 
 def notification(entry: OutboxEntry) -> Notification:
-    return Notification(task=entry.task, delivery_id=entry.delivery_id, outbox_id=entry.id)
+    return Notification(
+        task=entry.task, delivery_id=entry.delivery_id, outbox_id=entry.id, notice=entry.notice
+    )
 
 
 class OutboxFeed:

@@ -1,8 +1,10 @@
-"""The webhook outbox: every final state a task reaches is owed to the webhook receiver, and the
-debt is written down in the same transaction as the state itself, so no crash can lose it.
+"""The webhook outbox: every final state a task reaches, and every subscription event, is owed
+to the webhook receiver, and the debt is written down in the same transaction as the change
+itself, so no crash can lose it.
 
-A database trigger (migration 0010) adds a row to `webhook_outbox` for every `completed`,
-`failed` or `cancelled` event the store saves; the store and its callers know nothing of it. A
+Database triggers (migrations 0010 and 0014) add a row to `webhook_outbox` for every
+`completed`, `failed` or `cancelled` event the store saves, and for every subscription event;
+the store and its callers know nothing of it. A
 process with a webhook URL claims rows, sends them (webhooks.py) and deletes each once it is
 delivered or given up on. A claim is a lease (`claimed_until`), renewed while the delivery is
 under way: when its process dies, the row is claimed again once the lease has run out (at once
@@ -27,6 +29,8 @@ from offlinetube_api.models import Task
 from offlinetube_api.ports import TaskStore
 from offlinetube_api.store import SqliteTaskStore, is_postgres
 from offlinetube_api.store.rows import task_from_json
+from offlinetube_api.subscriptions.model import Subscription, SubscriptionEventName
+from offlinetube_api.subscriptions.rows import subscription_from_json
 
 if TYPE_CHECKING:  # loaded in distributed mode only
     from offlinetube_api.store.postgres import Connection, PostgresTaskStore
@@ -39,17 +43,31 @@ LEASE = timedelta(seconds=15)
 
 
 @dataclass(frozen=True, slots=True)
+class SubscriptionNotice:
+    """A subscription's event: its name, and the subscription as the event left it."""
+
+    name: SubscriptionEventName
+    subscription: Subscription
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """A final state owed to the receiver: the task as that state left it."""
+    """Owed to the receiver: a final state (`task`, as that state left it), or a
+    subscription's event (`notice`; `task` None)."""
 
     id: int
-    task: Task
+    task: Task | None
     made_at: datetime
+    notice: SubscriptionNotice | None = None
 
     @property
     def delivery_id(self) -> str:
         at = self.made_at.astimezone(UTC).isoformat()  # whatever the session's time zone
-        name = f"{self.task.id}/{self.task.status.value}/{at}"
+        if self.notice is not None:
+            name = f"{self.notice.subscription.id}/{self.notice.name.value}/{at}"
+        else:
+            assert self.task is not None, "an entry holds a task or a subscription's event"
+            name = f"{self.task.id}/{self.task.status.value}/{at}"
         return str(uuid.uuid5(_DELIVERY_IDS, name))
 
 
@@ -91,10 +109,19 @@ class WebhookOutbox(Protocol):
 
 def _entry(row: Any) -> OutboxEntry:
     made_at = row["made_at"]
+    subscription = row["subscription"]
+    notice = (
+        SubscriptionNotice(
+            SubscriptionEventName(row["event"]), subscription_from_json(subscription)
+        )
+        if subscription is not None
+        else None
+    )
     return OutboxEntry(
         id=row["id"],
-        task=task_from_json(row["task"]),
+        task=task_from_json(row["task"]) if row["task"] is not None else None,
         made_at=made_at if isinstance(made_at, datetime) else datetime.fromisoformat(made_at),
+        notice=notice,
     )
 
 
@@ -130,7 +157,7 @@ class SqliteWebhookOutbox:
                  WHERE id IN (SELECT id FROM webhook_outbox
                               WHERE claimed_until IS NULL OR claimed_until < ?
                               ORDER BY id LIMIT ?)
-                 RETURNING id, task, made_at"""
+                 RETURNING id, task, made_at, event, subscription"""
         params = (self._claimer, _moment(now + self._lease), _moment(now), limit)
         anything = "SELECT 1 FROM webhook_outbox WHERE claimed_until IS NULL OR claimed_until < ?"
 
@@ -175,7 +202,7 @@ _CLAIM = """
     WHERE id IN (SELECT id FROM webhook_outbox
                  WHERE claimed_until IS NULL OR claimed_until < now()
                  ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-    RETURNING id, task, made_at"""
+    RETURNING id, task, made_at, event, subscription"""
 
 
 class PostgresWebhookOutbox:

@@ -1,7 +1,9 @@
-"""Webhook notifications of final task states.
+"""Webhook notifications of final task states and subscription events.
 
-Every task that ends `completed`, `failed` or `cancelled` is POSTed as JSON to the configured URL,
-signed like GitHub's webhooks (`X-OfflineTube-Signature: sha256=<hex HMAC of the body>`).
+Every task that ends `completed`, `failed` or `cancelled`, and every subscription event, is
+POSTed as JSON to the configured URL when its name is among the notifier's `events`
+(OFFLINETUBE_WEBHOOK_EVENTS, webhook_events.py), signed like GitHub's webhooks
+(`X-OfflineTube-Signature: sha256=<hex HMAC of the body>`).
 Delivery, retries and back-off happen in background senders, so a slow or dead receiver never
 holds up a download.
 
@@ -17,10 +19,9 @@ import hashlib
 import hmac
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 import httpx
 from pydantic import BaseModel
@@ -36,6 +37,8 @@ from offlinetube_api import __version__
 from offlinetube_api.models import Task, TaskStatus
 from offlinetube_api.ports import TaskStore
 from offlinetube_api.schemas import TaskPublic
+from offlinetube_api.subscription_schemas import SubscriptionPublic
+from offlinetube_api.webhook_events import TASK_EVENTS, WebhookEvent
 from offlinetube_api.webhook_feed import (
     POLL_INTERVAL_S,
     Notification,
@@ -51,7 +54,6 @@ EVENT_HEADER = "X-OfflineTube-Event"
 DELIVERY_HEADER = "X-OfflineTube-Delivery"
 SIGNATURE_HEADER = "X-OfflineTube-Signature"
 
-WebhookEvent = Literal["task.completed", "task.failed", "task.cancelled"]
 EVENTS: dict[TaskStatus, WebhookEvent] = {
     TaskStatus.COMPLETED: "task.completed",
     TaskStatus.FAILED: "task.failed",
@@ -60,10 +62,19 @@ EVENTS: dict[TaskStatus, WebhookEvent] = {
 
 
 class WebhookPayload(BaseModel):
-    """The JSON body of every delivery."""
+    """The JSON body of a final state's delivery."""
 
     event: WebhookEvent
     task: TaskPublic
+    sent_at: datetime
+
+
+class SubscriptionWebhookPayload(BaseModel):
+    """The JSON body of a subscription event's delivery: the subscription as its event left
+    it (as it was, for `subscription.deleted`)."""
+
+    event: WebhookEvent
+    subscription: SubscriptionPublic
     sent_at: datetime
 
 
@@ -80,7 +91,7 @@ class Delivery:
     """One notification, exactly as it is sent on every attempt (same id, same bytes)."""
 
     id: str
-    task_id: str
+    subject_id: str  # the task's id, or the subscription's
     event: WebhookEvent
     body: bytes
     headers: dict[str, str]
@@ -92,12 +103,25 @@ def sign(body: bytes, secret: str) -> str:
     return f"sha256={digest}"
 
 
-def build_delivery(notification: Notification, secret: str | None) -> Delivery:
-    task, delivery_id = notification.task, notification.delivery_id
-    event = EVENTS[task.status]
-    payload = WebhookPayload(
-        event=event, task=TaskPublic.from_task(task), sent_at=datetime.now(UTC)
+def _payload(notification: Notification) -> WebhookPayload | SubscriptionWebhookPayload:
+    sent_at = datetime.now(UTC)
+    if (notice := notification.notice) is not None:
+        public = SubscriptionPublic.from_subscription(notice.subscription)
+        return SubscriptionWebhookPayload(
+            event=notice.name.value, subscription=public, sent_at=sent_at
+        )
+    task = notification.task
+    assert task is not None, "a notification holds a task or a subscription's event"
+    return WebhookPayload(
+        event=EVENTS[task.status], task=TaskPublic.from_task(task), sent_at=sent_at
     )
+
+
+def build_delivery(notification: Notification, secret: str | None) -> Delivery:
+    delivery_id = notification.delivery_id
+    payload = _payload(notification)
+    event = payload.event
+    subject_id = payload.task.id if isinstance(payload, WebhookPayload) else payload.subscription.id
     body = payload.model_dump_json().encode()
     headers = {
         "Content-Type": "application/json",
@@ -107,11 +131,13 @@ def build_delivery(notification: Notification, secret: str | None) -> Delivery:
     }
     if secret:
         headers[SIGNATURE_HEADER] = sign(body, secret)
-    return Delivery(id=delivery_id, task_id=task.id, event=event, body=body, headers=headers)
+    return Delivery(id=delivery_id, subject_id=subject_id, event=event, body=body, headers=headers)
 
 
 class WebhookNotifier:
     """POSTs final task states from background senders, with retries.
+
+    Only notifications named in `events` are sent; the others are settled unsent.
 
     `notify` never blocks and never raises. `fed_by_outbox` (the service): `start` is given the
     outbox, and `notify` only wakes its feed, which hands the senders what the outbox holds as
@@ -137,8 +163,10 @@ class WebhookNotifier:
         senders: int = 4,
         poll_interval_s: float = POLL_INTERVAL_S,
         fed_by_outbox: bool = False,
+        events: Collection[WebhookEvent] = TASK_EVENTS,
     ) -> None:
         self._url = url
+        self._events = frozenset(events)
         self._fed_by_outbox = fed_by_outbox
         self._secret = secret
         self._attempts = attempts
@@ -240,20 +268,22 @@ class WebhookNotifier:
                 self._queue.task_done()
 
     async def _send(self, notification: Notification) -> None:
-        """Delivered, or given up on with an error in the log."""
-        task = notification.task
+        """Delivered, not wanted (not among `events`), or given up on with an error in the
+        log."""
         try:
-            await self._deliver(build_delivery(notification, self._secret))
+            delivery = build_delivery(notification, self._secret)
+            if delivery.event in self._events:
+                await self._deliver(delivery)
         except (httpx.TransportError, DeliveryRejected) as error:
             logger.error(
-                "webhook %s for task %s not delivered after %d attempts: %s",
-                task.status.value,
-                task.id,
+                "webhook %s for %s not delivered after %d attempts: %s",
+                delivery.event,
+                delivery.subject_id,
                 self._attempts,
                 _describe(error),
             )
         except Exception:  # a bug here must not stop the sender for every later task
-            logger.exception("webhook for task %s failed unexpectedly", task.id)
+            logger.exception("webhook %s failed unexpectedly", notification.delivery_id)
 
     async def _deliver(self, delivery: Delivery) -> None:
         retrying = AsyncRetrying(
@@ -266,7 +296,7 @@ class WebhookNotifier:
         async for attempt in retrying:
             with attempt:
                 await self._post(delivery)
-        logger.info("webhook %s for task %s delivered", delivery.event, delivery.task_id)
+        logger.info("webhook %s for %s delivered", delivery.event, delivery.subject_id)
 
     async def _post(self, delivery: Delivery) -> None:
         assert self._client is not None, "start() was not called"
@@ -304,9 +334,9 @@ def _log_retry(delivery: Delivery) -> Callable[[RetryCallState], None]:
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
         logger.warning(
-            "webhook %s for task %s: attempt %d failed (%s); retrying in %.1fs",
+            "webhook %s for %s: attempt %d failed (%s); retrying in %.1fs",
             delivery.event,
-            delivery.task_id,
+            delivery.subject_id,
             state.attempt_number,
             _describe(error),
             wait,

@@ -1,18 +1,24 @@
 """`offlinetube-api worker [--concurrency N]`: download slots on this host for the database the
-API replicas share (distributed mode), without HTTP. It runs until SIGTERM or Ctrl+C, which put
+API replicas share (distributed mode); no HTTP but, with OFFLINETUBE_METRICS_PORT set, its own
+/metrics and /healthz (metrics/worker_listener.py). It runs until SIGTERM or Ctrl+C, which put
 its running downloads back in the queue for another worker; it exits 1 when it lost the
 database (procrastinate stops a worker whose heartbeat fails), for a supervisor to restart."""
 
 import asyncio
-import logging
+import socket
 import sys
 from typing import NoReturn
 
-from offlinetube_api import __version__
-from offlinetube_api.config import Settings, redacted
-from offlinetube_api.instance_lock import lock_data_folder
+from prometheus_client import CollectorRegistry
 
-logger = logging.getLogger(__name__)
+from offlinetube_api.config import Settings
+from offlinetube_api.instance_lock import lock_data_folder
+from offlinetube_api.metrics.downloads import DownloadMetrics
+from offlinetube_api.metrics.service import build_info
+from offlinetube_api.metrics.worker_listener import listener_app, metrics_sockets, serving
+from offlinetube_api.programs import locate_programs
+from offlinetube_api.security.signing_secret import signing_secret
+from offlinetube_api.start_summary import log_worker_start
 
 NEEDS_DATABASE = (
     "offlinetube-api worker needs OFFLINETUBE_DATABASE_URL=postgresql://...: a worker takes "
@@ -21,36 +27,35 @@ NEEDS_DATABASE = (
 
 
 def run_worker(settings: Settings, concurrency: int | None) -> NoReturn:
-    """`concurrency`: downloads at once; unset, OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS."""
+    """`concurrency`: downloads at once; unset, OFFLINETUBE_MAX_CONCURRENT_DOWNLOADS. Raises
+    UnusableFolder, or PortUnavailable for OFFLINETUBE_METRICS_PORT."""
     if not settings.distributed:
         print(NEEDS_DATABASE, file=sys.stderr)
         sys.exit(2)
-    lock_data_folder(settings.data_dir, shared=True)
     settings.create_folders()
-    sys.exit(asyncio.run(_work(settings, concurrency or settings.max_concurrent_downloads)))
+    lock_data_folder(settings.data_dir, shared=True)
+    listeners = metrics_sockets(settings)
+    slots = concurrency or settings.max_concurrent_downloads
+    sys.exit(asyncio.run(_work(settings, slots, listeners)))
 
 
-async def _work(settings: Settings, slots: int) -> int:
+async def _work(settings: Settings, slots: int, listeners: list[socket.socket]) -> int:
     # Loaded here: the embedded service never imports psycopg or procrastinate.
     from offlinetube_api.distributed_core import distributed_core
-    from offlinetube_api.ffmpeg import locate_ffmpeg
+    from offlinetube_api.main import auth_policy
     from offlinetube_api.queue.worker import until_stopped
 
-    ffmpeg = await asyncio.to_thread(locate_ffmpeg)
+    programs = await asyncio.to_thread(locate_programs, settings)
+    registry = CollectorRegistry()
+    build_info(registry, mode="worker")
+    metrics = DownloadMetrics(registry)
     # Webhooks leave from the outbox, which the API replicas send; a worker sends none.
-    async with distributed_core(settings, ffmpeg=ffmpeg, notifier=None, slots=slots) as core:
+    async with distributed_core(
+        settings, programs=programs, notifier=None, slots=slots, metrics=metrics
+    ) as core:
         assert core.worker is not None  # slots >= 1
-        _log_start(settings, slots)
-        return await until_stopped(core.worker)
-
-
-def _log_start(settings: Settings, slots: int) -> None:
-    """What an operator checks first on a host: which database and media folder it works on."""
-    assert settings.database_url is not None
-    logger.info(
-        "offlinetube-api %s worker started: concurrency %d, database %s, downloads folder %s",
-        __version__,
-        slots,
-        redacted(settings.database_url.get_secret_value()),
-        settings.downloads_dir.resolve(),
-    )
+        secret = await signing_secret(core.store, data_dir=settings.data_dir)
+        auth = await auth_policy(settings, core.store, secret)
+        async with serving(listeners, listener_app(registry, auth)):
+            log_worker_start(settings, programs=programs, slots=slots)
+            return await until_stopped(core.worker)

@@ -9,7 +9,9 @@ import pytest
 
 from offlinetube_api.store import PostgresTaskStore, SqliteTaskStore
 from tests.fixtures.canary import CanaryServer
+from tests.fixtures.forward_proxy import ForwardProxy
 from tests.fixtures.media import make_media
+from tests.fixtures.offline import guard_the_processes_it_starts, keep_tests_on_this_machine
 from tests.fixtures.postgres import Databases, postgres_server
 from tests.fixtures.service import RunningService, ServiceFactory, start_service
 from tests.fixtures.service_process import ServiceProcess
@@ -42,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    keep_tests_on_this_machine()
+    guard_the_processes_it_starts()
     config.addinivalue_line(
         "markers",
         "stores(*backends): the store backends a service test runs on, when not all "
@@ -127,6 +131,14 @@ def canary() -> Iterator[CanaryServer]:
     server = CanaryServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def proxy() -> Iterator[ForwardProxy]:
+    """An HTTP forward proxy on 127.0.0.2 that records what it is asked for, and by whom."""
+    running = ForwardProxy().start()
+    yield running
+    running.stop()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ installs anything: without wrk it uses its Python load generator and says so."""
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QUICK_DEADLINE_S = 300  # both modes; about half that on an idle machine
 
 
+@pytest.mark.bench
 @pytest.mark.timeout(QUICK_DEADLINE_S + 30)
 def test_make_bench_quick_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
@@ -22,7 +24,7 @@ def test_make_bench_quick_writes_every_figure(tmp_path: Path) -> None:
 
     done = subprocess.run(
         # -o: the suite runs inside the installed venv already; never reinstall from a test.
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "bench"],
+        ["make", "--no-print-directory", "-o", ".venv/.installed-test", "bench"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -39,3 +41,19 @@ def test_make_bench_quick_writes_every_figure(tmp_path: Path) -> None:
     have_nginx = "nginx: not installed" not in results
     assert figures == ({1, 2, 3, 4, 5, 6, 7, 8, 9} if have_nginx else {3, 4, 5, 6, 7, 8, 9})
     assert "## Machine and versions" in results and "## Commands" in results
+
+
+def test_the_smoke_run_is_left_out_of_the_suite_and_run_after_it() -> None:
+    """`make test` runs pytest with the default options, which deselect it; `.ci/run` runs it
+    alone, after the suite."""
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", __file__],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert "1 deselected" in collected.stdout, collected.stdout
+    steps = (ROOT / ".ci" / "run").read_text().split("\n")
+    assert steps.index("make bench-smoke") > steps.index("make test")

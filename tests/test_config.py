@@ -44,6 +44,17 @@ def test_environment_overrides_with_prefix(monkeypatch: pytest.MonkeyPatch, tmp_
     assert settings.cors_origins == ["http://localhost:3000", "https://tube.lan"]
 
 
+def test_webhook_events_default_to_the_task_events_and_take_a_list(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings().webhook_events == ["task.completed", "task.failed", "task.cancelled"]
+
+    monkeypatch.setenv("OFFLINETUBE_WEBHOOK_EVENTS", "task.failed, subscription.checked")
+
+    assert Settings().webhook_events == ["task.failed", "subscription.checked"]
+
+
 def test_cors_origins_accepts_a_json_list(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OFFLINETUBE_CORS_ORIGINS", '["http://a.test", "http://b.test"]')
@@ -66,6 +77,9 @@ def test_cors_origins_accepts_a_json_list(monkeypatch: pytest.MonkeyPatch, tmp_p
         # One heartbeat interval: a live worker would be taken for lost between two beats.
         ("OFFLINETUBE_STALLED_AFTER_SECONDS", "10"),
         ("OFFLINETUBE_STALLED_AFTER_SECONDS", "19.9"),
+        ("OFFLINETUBE_SESSION_TTL_SECONDS", "59"),
+        ("OFFLINETUBE_SESSION_TTL_SECONDS", str(31 * 24 * 3600)),
+        ("OFFLINETUBE_WEBHOOK_EVENTS", "task.completed,subscription.checkd"),
     ],
 )
 def test_bad_values_fail_at_start_up(
@@ -107,6 +121,9 @@ def test_allow_private_networks_takes_addresses_and_networks(
     [
         ("OFFLINETUBE_MAX_FILESIZE", "0"),
         ("OFFLINETUBE_MAX_FILESIZE", "1GB"),
+        ("OFFLINETUBE_MAX_PER_SITE", "0"),
+        ("OFFLINETUBE_COOLDOWN_SECONDS", "0"),
+        ("OFFLINETUBE_SLEEP_INTERVAL", "-1"),
         ("OFFLINETUBE_ALLOW_PRIVATE_NETWORKS", "10.0.8.1/24"),  # host bits set: a typo
         ("OFFLINETUBE_ALLOW_PRIVATE_NETWORKS", "lan"),
     ],
@@ -119,3 +136,16 @@ def test_bad_size_cap_or_network_fails_at_start_up_naming_it(
 
     with pytest.raises(ValidationError, match=name.removeprefix("OFFLINETUBE_").lower()):
         Settings()
+
+
+def test_a_cooldown_ceiling_below_the_first_delay_fails_naming_both(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OFFLINETUBE_COOLDOWN_SECONDS", "120")
+    monkeypatch.setenv("OFFLINETUBE_COOLDOWN_MAX_SECONDS", "60")
+
+    with pytest.raises(ValidationError, match="cooldown_max_seconds") as refused:
+        Settings()
+
+    assert "at least OFFLINETUBE_COOLDOWN_SECONDS (120)" in str(refused.value)

@@ -84,7 +84,7 @@ def test_rebuild_refuses_while_an_instance_holds_the_data_folder(
 
 
 def test_distributed_replicas_share_one_data_folder(postgres_url: str, tmp_path: Path) -> None:
-    """As compose.yaml runs them: one volume for every replica's data folder."""
+    """As compose.distributed.yaml runs them: one volume for every replica's data folder."""
     with (
         running_service(tmp_path, database_url=postgres_url) as first,
         running_service(tmp_path, database_url=postgres_url) as second,

@@ -2,6 +2,7 @@
 OFFLINETUBE_FORWARDED_ALLOW_IPS, and an access log without signatures or keys (issue 9,
 items 9 and 13)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,10 @@ def test_forwarded_allow_ips_takes_addresses_and_networks_only(
         Settings()
 
 
-def test_the_access_log_shows_requests_but_not_signatures_or_keys(tmp_path: Path) -> None:
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_access_log_shows_requests_but_not_signatures_or_keys(
+    tmp_path: Path, log_format: str
+) -> None:
     secrets = ["SIGNATURE1", "SIGNATURE2", "KEYSECRET3", "KEYSECRET4"]
     targets = [
         "/api/thumbnails/0f8fad5b-d9cb-469f-a165-70867728950e?exp=1795750200&sig=SIGNATURE1",
@@ -56,7 +60,7 @@ def test_the_access_log_shows_requests_but_not_signatures_or_keys(tmp_path: Path
         "/api/downloads/otk_0a1b2c_KEYSECRET4",
     ]
 
-    with running_service(tmp_path, auth="on") as service:
+    with running_service(tmp_path, auth="on", log_format=log_format, access_log="true") as service:
         for target in targets:
             assert service.client.get(target).status_code in (401, 403)
         wait_until(lambda: service.output.count('" 40') >= len(targets), what="access log lines")
@@ -68,3 +72,23 @@ def test_the_access_log_shows_requests_but_not_signatures_or_keys(tmp_path: Path
     assert "/api/events?%73ig=[redacted]&last_event_id=7" in log
     assert "/api/downloads/otk_0a1b2c_[redacted]" in log
     assert not [secret for secret in secrets if secret in log], log
+    if log_format == "json":  # the request's parts as fields, redacted too
+        lines = [json.loads(line) for line in log.splitlines()]
+        paths = [line["path"] for line in lines if line["logger"] == "uvicorn.access"]
+        assert "/api/events?%73ig=[redacted]&last_event_id=7" in paths
+        assert {line["status"] for line in lines if "path" in line} >= {401}
+
+
+def test_the_access_log_is_off_unless_asked_for(tmp_path: Path) -> None:
+    """By default a request leaves no line (the task log tells the downloads' story); the
+    start-up summary is there, so the log is read, not empty for another reason."""
+    target = "/api/thumbnails/0f8fad5b-d9cb-469f-a165-70867728950e"
+    with running_service(tmp_path) as service:
+        for _ in range(3):
+            assert service.client.get(target).status_code == 404
+            assert service.client.get("/api/health").status_code == 200
+        wait_until(lambda: "started: embedded mode" in service.output, what="the start line")
+
+    assert "started: embedded mode" in service.output
+    assert target not in service.output
+    assert "/api/health" not in service.output

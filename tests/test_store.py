@@ -14,7 +14,7 @@ import pytest
 from offlinetube_api.config import Settings
 from offlinetube_api.errors import QueueFull
 from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
-from offlinetube_api.ports import ProcessGroup, StoredFile
+from offlinetube_api.ports import ProcessGroup, StoredFile, TaskPage
 from offlinetube_api.store import PostgresTaskStore, SqliteTaskStore, open_store
 from offlinetube_api.transitions import (
     Cancelled,
@@ -53,15 +53,13 @@ def test_page_is_newest_first_with_total(task_store: StoreFactory) -> None:
         async with task_store.opened() as store:
             for task in tasks:
                 await store.add(task)
-            page, total = await store.page(status=None, limit=3, offset=2)
-            assert [task.id for task in page] == [tasks[7].id, tasks[6].id, tasks[5].id]
-            assert total == 10
-            completed, completed_total = await store.page(
-                status=TaskStatus.COMPLETED, limit=100, offset=0
-            )
-            assert completed_total == 5
-            assert [task.id for task in completed] == [tasks[n].id for n in (9, 7, 5, 3, 1)]
-            assert await store.page(status=TaskStatus.QUEUED, limit=10, offset=0) == ([], 0)
+            page = await store.page(status=None, limit=3, offset=2)
+            assert [task.id for task in page.tasks] == [tasks[7].id, tasks[6].id, tasks[5].id]
+            assert page.total == 10
+            completed = await store.page(status=TaskStatus.COMPLETED, limit=100, offset=0)
+            assert completed.total == 5
+            assert [task.id for task in completed.tasks] == [tasks[n].id for n in (9, 7, 5, 3, 1)]
+            assert await store.page(status=TaskStatus.QUEUED, limit=10) == TaskPage([], 0, None)
 
     asyncio.run(scenario())
 
@@ -226,8 +224,7 @@ def test_counts_follow_adds_transitions_and_removals(task_store: StoreFactory) -
             assert await store.count([TaskStatus.QUEUED]) == 2
             assert await store.count([TaskStatus.DOWNLOADING, TaskStatus.CANCELLED]) == 2
             assert await store.count([]) == 0
-            _, total = await store.page(status=TaskStatus.CANCELLED, limit=1, offset=0)
-            assert total == 1
+            assert (await store.page(status=TaskStatus.CANCELLED, limit=1)).total == 1
 
     asyncio.run(scenario())
 

@@ -19,6 +19,7 @@ from offlinetube_api.models import Task, TaskStatus
 from offlinetube_api.security.keys import Scope
 from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.store_upkeep import check_database
+from tests.fixtures.disks import tmpfs
 from tests.fixtures.keys import create_key
 from tests.fixtures.service import ServiceFactory, wait_until
 from tests.fixtures.service_process import ServiceProcess
@@ -148,6 +149,7 @@ def test_health_reports_a_database_that_refuses_writes(
     refused = service.client.post("/api/download", json={"url": site.url("/watch?v=x")})
 
     assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "30"
     assert "malformed" in refused.json()["detail"]
     health = service.client.get("/api/health").json()
     assert health["status"] == "degraded"
@@ -245,6 +247,19 @@ def test_backup_into_a_folder_or_nowhere_is_refused_in_one_line_and_writes_nothi
         f"There is no folder {tmp_path / 'missing'} to write copy.sqlite3 in"
     ]
     assert list(folder.iterdir()) == [] and not (tmp_path / ".backups.partial").exists()
+
+
+def test_backup_into_a_read_only_folder_is_refused_in_one_line(
+    installation: ServiceProcess, tmp_path: Path
+) -> None:
+    fill_database(installation.database, tasks=1)
+
+    with tmpfs(tmp_path / "read-only", 1024 * 1024, read_only=True) as folder:
+        refused = installation.command("backup", str(folder / "copy.sqlite3"))
+
+    assert refused.returncode == 1 and refused.stderr.strip().splitlines() == [
+        f"Cannot write copy.sqlite3 in {folder}: Read-only file system"
+    ]
 
 
 def test_backup_copy_is_private_like_the_database(

@@ -176,13 +176,14 @@ def test_hanging_receiver_does_not_hold_up_the_download_queue(
     ids = [service.download(clip(site))["id"] for _ in range(3)]
     for task_id in ids:
         assert service.wait_for_status(task_id, "completed", "failed")["status"] == "completed"
-    wait_until(lambda: len(receiver.calls) == 3, what="three deliveries to be under way")
+    # At least: on a loaded machine a held POST can reach its timeout and be sent again.
+    wait_until(lambda: len(receiver.calls) >= 3, what="three deliveries to be under way")
 
     # Every delivery is still waiting for its answer, and the queue went on all the same.
-    assert [call.answered for call in receiver.calls] == [0, 0, 0]
+    assert all(call.answered == 0 for call in receiver.calls)
     receiver.release()
     wait_until(lambda: delivered(service), what="the held deliveries to finish")
-    assert sorted(payload(call)["task"]["id"] for call in receiver.calls) == sorted(ids)
+    assert {payload(call)["task"]["id"] for call in receiver.calls} == set(ids)
 
 
 # -- crashes and replicas ----------------------------------------------------------------------

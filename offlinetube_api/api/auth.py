@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import anyio
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from offlinetube_api.config import AuthMode
-from offlinetube_api.errors import Forbidden, Unauthorized
+from offlinetube_api.errors import Forbidden, StoreUnavailable, Unauthorized
 from offlinetube_api.models import Task
 from offlinetube_api.schemas import TaskPublic
 from offlinetube_api.security.keys import ApiKey, KeyStore, Scope
@@ -70,7 +71,14 @@ class AuthPolicy:
         with the command line counts within a second, without a restart."""
         if time.monotonic() - self._checked_at >= _KEYS_CHECK_INTERVAL_S:
             started = time.monotonic()
-            active = await self._keys.active()
+            try:
+                active = await self._keys.active()
+            except StoreUnavailable:
+                # The keys last seen stand while the database fails: the host check runs this
+                # before routing, outside the 503 handler, so raising made every answer a 500,
+                # /healthz included. Asked again after the interval, not on every request.
+                self._checked_at = started
+                return self._active_ids
             self._checked_at = started
             self._note_change(frozenset(key.id for key in active))
         return self._active_ids
@@ -86,13 +94,14 @@ class AuthPolicy:
                 logger.warning("no API key is active any more: the service is open to local use")
         self._active_ids = active
 
-    async def wait_for_revocation(self, key: ApiKey) -> None:
-        """Returns once `key` is no longer active, as seen by a check made after this call."""
+    async def wait_for_revocation(self, key_id: str) -> None:
+        """Returns once the key `key_id` is no longer active, as seen by a check made after
+        this call."""
         since = time.monotonic()
         while True:
             await asyncio.sleep(_REVOCATION_POLL_S)
             active = await self.active_key_ids()
-            if self._checked_at >= since and key.id not in active:
+            if self._checked_at >= since and key_id not in active:
                 return
 
     async def identify(self, request: Request) -> ApiKey | None:
@@ -111,6 +120,23 @@ class AuthPolicy:
         if signed is None:
             signed = self._required_as_last_seen()
         return TaskPublic.from_task(task, sign=self.signer.sign if signed else None)
+
+
+KEY_HELP = (
+    "An API key, made with `offlinetube-api keys create`. Needed when OFFLINETUBE_AUTH is `on`, "
+    "or while it is unset and a key is active or the service listens on a network address."
+)
+# How a key may be sent, for /openapi.json (clients, Swagger UI's Authorize): either one.
+# As route dependencies they only declare it; `_presented_key` reads the key for every path,
+# the thumbnail fast path too, which no route dependency reaches.
+KEY_SCHEMES = [
+    Security(HTTPBearer(scheme_name="BearerKey", description=KEY_HELP, auto_error=False)),
+    Security(
+        APIKeyHeader(
+            name="X-API-Key", scheme_name="HeaderKey", description=KEY_HELP, auto_error=False
+        )
+    ),
+]
 
 
 def _presented_key(request: Request) -> str | None:
@@ -154,18 +180,27 @@ async def media_access(
     signature: Annotated[
         str | None, Query(alias="sig", description="Signature of a signed link.")
     ] = None,
+    key_id: Annotated[
+        str | None,
+        Query(alias="kid", description="The key a signed link of `/api/events/link` dies with."),
+    ] = None,
 ) -> None:
     """Media and event streams are read with a key in a header, or with a signed URL from the
-    listing, since `<img>`, `<video>` and `EventSource` cannot send headers."""
+    listing, since `<img>`, `<video>` and `EventSource` cannot send headers. A link signed
+    for a key (`kid`) works while that key is active, and its stream closes when it is not."""
     if not await auth.required():
         return
     if expires is None and signature is None:
         await require(Scope.READ)(request, auth)
         return
     try:
-        auth.signer.check(request.url.path, expires or "", signature or "")
+        auth.signer.check(request.url.path, expires or "", signature or "", key_id=key_id)
     except InvalidSignature as exc:
         raise Forbidden(f"This signed link is not valid: {exc}") from exc
+    if key_id is not None:
+        if key_id not in await auth.active_key_ids():
+            raise Forbidden("This signed link's API key was revoked")
+        request.state.link_key_id = key_id
 
 
 async def task_presenter(request: Request, auth: AuthDep) -> Callable[[Task], TaskPublic]:
@@ -185,17 +220,18 @@ class Revocation:
         self._request = request
 
     def guard(self, stream: AsyncIterator[T], stop: anyio.Event) -> AsyncIterator[T]:
-        """`stream`, with `stop` set when the request's key is revoked; `stream` must end
-        soon after `stop` is set. Unchanged when the request came without a key."""
-        key: ApiKey | None = getattr(self._request.state, "api_key", None)
-        return stream if key is None else self._watched(stream, key, stop)
+        """`stream`, with `stop` set when the request's key, or the key its signed link was
+        made for, is revoked; `stream` must end soon after `stop` is set. Unchanged when the
+        request came with neither."""
+        key_id = opening_key_id(self._request)
+        return stream if key_id is None else self._watched(stream, key_id, stop)
 
     async def _watched(
-        self, stream: AsyncIterator[T], key: ApiKey, stop: anyio.Event
+        self, stream: AsyncIterator[T], key_id: str, stop: anyio.Event
     ) -> AsyncIterator[T]:
         async def stop_on_revocation() -> None:
-            await self._auth.wait_for_revocation(key)
-            logger.info("key %s was revoked: closing an event stream it opened", key.id)
+            await self._auth.wait_for_revocation(key_id)
+            logger.info("key %s was revoked: closing an event stream it opened", key_id)
             stop.set()
 
         watcher = asyncio.create_task(stop_on_revocation())
@@ -204,6 +240,19 @@ class Revocation:
                 yield item
         finally:
             watcher.cancel()
+
+
+def opening_key_id(request: Request) -> str | None:
+    """The id of the key `request` stands for: a key sent in a header, a signed link's `kid`
+    (media_access), or a web app session's key; None when it came with none of them."""
+    key: ApiKey | None = getattr(request.state, "api_key", None)
+    if key is not None:
+        return key.id
+    session = getattr(request.state, "web_session", None)
+    if session is not None:
+        return str(session.key_id)
+    link_key_id: str | None = getattr(request.state, "link_key_id", None)
+    return link_key_id
 
 
 async def get_revocation(request: Request, auth: AuthDep) -> Revocation:

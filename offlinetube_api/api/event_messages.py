@@ -1,6 +1,8 @@
 """Task events as Server-Sent Events: `task` (data: the task as `GET /api/downloads/{id}`
-answers it) and `removed` (data: `{"id": ...}`). Each stored event is serialized once for all
-the streams of this replica, not once per stream."""
+answers it) and `removed` (data: `{"id": ...}`); a subscription's event under its own name
+(`subscription.checked`, ...; data: the subscription as `GET /api/subscriptions/{id}` answers
+it). Each stored task event is serialized once for all the streams of this replica, not once
+per stream."""
 
 import json
 from collections import OrderedDict
@@ -12,6 +14,7 @@ from sse_starlette import ServerSentEvent
 from offlinetube_api.events import Delivery
 from offlinetube_api.models import Task
 from offlinetube_api.schemas import TaskPublic
+from offlinetube_api.subscription_schemas import SubscriptionPublic
 from offlinetube_api.transitions import TransitionName
 
 # Texts of the newest events kept for the streams that send them next; enough for a burst
@@ -31,6 +34,11 @@ class EventMessages:
     def message(self, delivery: Delivery) -> ServerSentEvent:
         event = delivery.event
         event_id = str(event.id) if delivery.with_id else None
+        if event.subscription is not None:
+            # Few and seldom: no cache. The transition is the subscription event's name.
+            public = SubscriptionPublic.from_subscription(event.subscription)
+            text = _json(public.model_dump(mode="json"))
+            return ServerSentEvent(text, event=event.transition.value, id=event_id)
         if event.transition is TransitionName.REMOVED or event.task is None:
             return ServerSentEvent(_json({"id": event.task_id}), event="removed", id=event_id)
         return ServerSentEvent(self._text(event.id, event.task), event="task", id=event_id)

@@ -20,6 +20,10 @@ class EventStreamLimit:
         self._open = 0
         self._by_client: Counter[str] = Counter()
 
+    @property
+    def streams_open(self) -> int:
+        return self._open
+
     def open(self, client: str) -> Callable[[], None]:
         """Counts one more stream of `client` and returns what gives its place back once it
         has ended (calling that again does nothing). Raises TooManyEventStreams when full."""

@@ -2,16 +2,22 @@
 is, with two changes at the edge. A range unit other than `bytes` is ignored, as RFC 9110
 section 14.2 requires (the whole file, 200), and a malformed or unsatisfiable range answers
 JSON `{"detail": ...}` like every other client error, the 416 with `Content-Range: bytes */<size>`.
+A single range (every seek of a `<video>`) is read with one thread hop per chunk (file_pieces.py).
 """
 
+import logging
 from urllib.parse import quote
 
 from fastapi.responses import FileResponse
+from starlette.datastructures import MutableHeaders
 from starlette.responses import MalformedRangeHeader
 from starlette.responses import RangeNotSatisfiable as StarletteRangeNotSatisfiable
 from starlette.types import Receive, Scope, Send
 
+from offlinetube_api.api.file_pieces import FilePieces, FileShrank
 from offlinetube_api.errors import MalformedRange, RangeNotSatisfiable, error_response
+
+logger = logging.getLogger(__name__)
 
 _RANGE_EXAMPLE = "send e.g. `Range: bytes=0-1023`"
 
@@ -49,6 +55,30 @@ class MediaFileResponse(FileResponse):
             await super().__call__(scope, receive, send)
         except (MalformedRange, RangeNotSatisfiable) as exc:
             await error_response(exc)(scope, receive, send)
+
+    async def _handle_single_range(
+        self, send: Send, start: int, end: int, file_size: int, send_header_only: bool
+    ) -> None:
+        # Starlette's, with the bytes [start, end) read by FilePieces: its head is the same.
+        headers = MutableHeaders(raw=list(self.raw_headers))
+        headers["content-range"] = f"bytes {start}-{end - 1}/{file_size}"
+        headers["content-length"] = str(end - start)
+        await send({"type": "http.response.start", "status": 206, "headers": headers.raw})
+        if send_header_only:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        async with FilePieces(self.path, stop=end) as pieces:
+            while start < end:
+                size = min(self.chunk_size, end - start)
+                try:
+                    piece = await pieces.read(start, size)
+                except FileShrank as exc:
+                    # Too late for an error status: returning without the promised bytes makes
+                    # the server close the connection, which tells the client the body is cut.
+                    logger.warning("answer cut short, the file shrank while served: %s", exc)
+                    return
+                start += size
+                await send({"type": "http.response.body", "body": piece, "more_body": start < end})
 
 
 def content_disposition(disposition: str, *, fallback: str, name: str | None) -> str:

@@ -114,11 +114,21 @@ def client_identity(request: Request) -> str:
 
 async def limit_downloads(request: Request) -> None:
     """A dependency of `POST /api/download`: 429 with `Retry-After` once over the limit."""
+    await _limit(request, client_identity(request), "Too many downloads started")
+
+
+async def limit_info(request: Request) -> None:
+    """A dependency of `GET /api/info`: the same limit, counted apart from downloads, so a
+    client that reads a page before downloading it is not held to half as many downloads."""
+    await _limit(request, f"info/{client_identity(request)}", "Too many pages read")
+
+
+async def _limit(request: Request, identity: str, refusal: str) -> None:
     rate_limit: RateLimit = request.app.state.download_rate_limit
-    retry_after_s = await rate_limit.hit(client_identity(request))
+    retry_after_s = await rate_limit.hit(identity)
     if retry_after_s is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=f"Too many downloads started; try again in {retry_after_s} s",
+            detail=f"{refusal}; try again in {retry_after_s} s",
             headers={"Retry-After": str(retry_after_s)},
         )

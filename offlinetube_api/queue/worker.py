@@ -21,6 +21,7 @@ How a run ends:
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 from typing import Protocol
 
 from procrastinate import JobContext
@@ -76,8 +77,12 @@ class ProcrastinateWorker:
         on_interrupted: Interrupted,
         concurrency: int,
         settings: Settings,
+        also: Sequence[tuple[str, int]] = (),
     ) -> None:
+        """`also`: other queues this process takes jobs of, each with its number of slots
+        (their tasks registered on `queue.app` by their owners)."""
         self._queue = queue
+        self._also = also
         self._store = store
         self._runner = runner
         self._on_interrupted = on_interrupted
@@ -98,6 +103,7 @@ class ProcrastinateWorker:
         self._workers = [
             self._start_worker(DOWNLOADS_QUEUE, self._concurrency, self._shutdown_timeout_s),
             self._start_worker(UPKEEP_QUEUE, UPKEEP_SLOTS, UNWIND_S),
+            *(self._start_worker(name, slots, UNWIND_S) for name, slots in self._also),
         ]
 
     async def wait_ended(self) -> None:

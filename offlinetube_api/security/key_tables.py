@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from offlinetube_api.config import Settings
 from offlinetube_api.ports import TaskStore
 from offlinetube_api.security.keys import ApiKey, KeyStore, StoredKey, key_from_row
-from offlinetube_api.security.private_files import private_folder
 from offlinetube_api.store import SqliteTaskStore, is_postgres, open_store
 
 if TYPE_CHECKING:  # loaded in distributed mode only
@@ -101,10 +100,11 @@ def key_store(store: TaskStore) -> KeyStore:
 @asynccontextmanager
 async def opened_key_store(settings: Settings) -> AsyncIterator[KeyStore]:
     """The keys of the database `settings` name, for the command line: the store is opened
-    (and migrated) for the while, beside any service running on it."""
+    (and migrated) for the while, beside any service running on it. Raises UnusableFolder
+    for a data folder (embedded mode) that cannot be made or written in."""
     if not settings.distributed:
         # The command line may come first, before any service made the data folder.
-        await asyncio.to_thread(private_folder, settings.data_dir)
+        await asyncio.to_thread(settings.create_data_folder)
     store = open_store(settings, announce=lambda: None)
     await store.open()
     try:

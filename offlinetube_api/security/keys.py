@@ -17,16 +17,36 @@ from typing import Any, Protocol
 KEY_PREFIX = "otk"
 
 
+class LastAdminKey(Exception):
+    """Revoking this key would leave no active admin key; `only_key`: nor any other key."""
+
+    def __init__(self, key_id: str, *, only_key: bool) -> None:
+        super().__init__(key_id)
+        self.key_id = key_id
+        self.only_key = only_key
+
+
+class KeyNotActive(Exception):
+    """No active key has this id."""
+
+
 class Scope(StrEnum):
-    """Each scope includes the ones before it: read < download < admin."""
+    """Each of read < download < admin includes the ones before it. `metrics` reads
+    `/metrics` and nothing else, for a Prometheus server that should see no library; an admin
+    key reads it too."""
 
     READ = "read"
     DOWNLOAD = "download"
     ADMIN = "admin"
+    METRICS = "metrics"
 
     def allows(self, needed: "Scope") -> bool:
-        order = list(Scope)
-        return order.index(self) >= order.index(needed)
+        if Scope.METRICS in (self, needed):
+            return self in (needed, Scope.ADMIN)
+        return _LIBRARY_SCOPES.index(self) >= _LIBRARY_SCOPES.index(needed)
+
+
+_LIBRARY_SCOPES = (Scope.READ, Scope.DOWNLOAD, Scope.ADMIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +123,23 @@ class KeyStore:
 
     async def revoke(self, key_id: str) -> bool:
         return await self._table.revoke(key_id, datetime.now(UTC))
+
+    async def revoke_checked(self, key_id: str, *, force: bool = False) -> None:
+        """Revokes `key_id`, refusing (unless `force`) the last active admin key: without one
+        no one can remove downloads, and a loopback service with no key at all opens up.
+        Raises LastAdminKey, or KeyNotActive."""
+        active = await self.active()
+        admins = [key.id for key in active if key.scope is Scope.ADMIN]
+        if admins == [key_id] and not force:
+            raise LastAdminKey(key_id, only_key=len(active) == 1)
+        if not await self.revoke(key_id):
+            raise KeyNotActive(key_id)
+
+    async def find_active(self, key_id: str) -> ApiKey | None:
+        """The active key of that id, read from the database (a web session's key, on each
+        request, as `verify` reads it for a key sent in a header)."""
+        stored = await self._table.find_active(key_id)
+        return stored.key if stored else None
 
     async def verify(self, presented: str) -> ApiKey | None:
         """The active key `presented` is, or None. Reads the database every time, so a key

@@ -34,24 +34,38 @@ class MediaSigner:
         self._secret = secret
         self._ttl_s = ttl_s
 
-    def _signature(self, path: str, expires: int) -> str:
-        digest = hmac.new(self._secret, f"{path}\n{expires}".encode(), hashlib.sha256).digest()
+    def _signature(self, path: str, expires: int, key_id: str | None) -> str:
+        signed = f"{path}\n{expires}" if key_id is None else f"{path}\n{expires}\n{key_id}"
+        digest = hmac.new(self._secret, signed.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
-    def sign(self, path: str, *, now: float | None = None) -> str:
-        """`path?exp=<unix time>&sig=<HMAC of path and exp>`."""
+    def sign(self, path: str, *, key_id: str | None = None, now: float | None = None) -> str:
+        """`path?exp=<unix time>&sig=<HMAC of path and exp>`; with `key_id`,
+        `path?exp=...&kid=<key_id>&sig=<HMAC of path, exp and key_id>`, a link that its checker
+        refuses once that key is revoked."""
         soon = (now if now is not None else time.time()) + self._ttl_s
         expires = math.ceil(soon / _EXPIRY_STEP_S) * _EXPIRY_STEP_S
-        return f"{path}?{urlencode({'exp': expires, 'sig': self._signature(path, expires)})}"
+        query = {"exp": expires} | ({} if key_id is None else {"kid": key_id})
+        signature = self._signature(path, expires, key_id)
+        return f"{path}?{urlencode(query | {'sig': signature})}"
 
-    def check(self, path: str, expires: str, signature: str, *, now: float | None = None) -> None:
+    def check(
+        self,
+        path: str,
+        expires: str,
+        signature: str,
+        *,
+        key_id: str | None = None,
+        now: float | None = None,
+    ) -> None:
         """Raises InvalidSignature unless `signature` was made by `sign` for `path` and
-        `expires` (unix seconds, as text from the query string) has not passed."""
+        `key_id` and `expires` (unix seconds, as text from the query string) has not passed.
+        Whether the key is still active is the caller's to check."""
         if not _EXPIRY.fullmatch(expires):
             raise InvalidSignature("malformed expiry")
         if int(expires) < (now if now is not None else time.time()):
             raise InvalidSignature("this link has expired")
-        expected = self._signature(path, int(expires)).encode()
+        expected = self._signature(path, int(expires), key_id).encode()
         # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
         if not hmac.compare_digest(expected, signature.encode()):
             raise InvalidSignature("bad signature")

@@ -12,7 +12,7 @@ Locks are taken in one order everywhere: the task's row (FOR UPDATE) or a duplic
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -20,27 +20,41 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.string import TextLoader
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from offlinetube_api.config import redacted
 from offlinetube_api.errors import QueueFull, StoreUnavailable
 from offlinetube_api.models import ErrorKind, Task, TaskStatus
-from offlinetube_api.ports import EVENTS_CHANNEL, ProcessGroup, StoredEvent, StoredFile
+from offlinetube_api.ports import (
+    EVENTS_CHANNEL,
+    ProcessGroup,
+    StoredEvent,
+    StoredFile,
+    TaskPage,
+)
 from offlinetube_api.store.migrations import migrate_postgresql
 from offlinetube_api.store.rows import (
-    COLUMNS,
+    RUNNING_AT_SITE,
+    STORED_COLUMNS,
     Dialect,
     column_value,
+    stored_changes,
     task_from_json,
     task_from_row,
     task_json,
     task_values,
+    where_clause,
 )
+from offlinetube_api.subscriptions.model import Subscription, SubscriptionEventName
+from offlinetube_api.subscriptions.rows import subscription_from_json, subscription_json
+from offlinetube_api.title_words import title_words
 from offlinetube_api.transitions import (
+    SiteBusy,
     Transition,
     TransitionName,
     TransitionRefused,
     allowed_from,
+    site_cap,
 )
 
 T = TypeVar("T")
@@ -52,22 +66,39 @@ EVENT_ORDER_LOCK = 0x6F74_6576_656E_7473  # "otevents"
 # seconds per address (libpq's connect_timeout): a host that drops packets would otherwise
 # hold the start for minutes.
 PROBE_TIMEOUT_S = 5
+# Once a wait for a connection has run out (the database down, or every connection busy that
+# long), a call waits only this long, in seconds, until one gets a connection again: a request
+# answers 503 at once instead of after connection_timeout_s per store call, and a connection
+# the pool has made again in the background is handed over without a wait.
+OUTAGE_WAIT_S = 0.2
+# The pool's attempts to connect again back off (1, 2, 4... s) for this long at most, in
+# seconds, then stop until a call asks for a connection, which starts them over: a database
+# back after a long outage is found within seconds, not after a back-off of minutes.
+RECONNECT_GIVE_UP_S = 10.0
 _DEAD = [TaskStatus.FAILED.value, TaskStatus.CANCELLED.value]
 
 _INSERT_TASK = sql.SQL("INSERT INTO tasks ({}) VALUES ({})").format(
-    sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
-    sql.SQL(", ").join(sql.Placeholder() for _ in COLUMNS),
+    sql.SQL(", ").join(map(sql.Identifier, STORED_COLUMNS)),
+    sql.SQL(", ").join(sql.Placeholder() for _ in STORED_COLUMNS),
 )
 _INSERT_EVENT = "INSERT INTO task_events (task_id, transition, task, at) VALUES (%s, %s, %s, %s)"
+_INSERT_SUBSCRIPTION_EVENT = (
+    "INSERT INTO task_events (task_id, transition, subscription, at) VALUES (%s, %s, %s, %s)"
+)
 _NOTIFY = sql.SQL("NOTIFY {}").format(sql.Identifier(EVENTS_CHANNEL))
 # pg_advisory_xact_lock(class, hashtext(key)): one look-then-insert per duplicate key at a time.
 _SAME_DOWNLOAD_LOCK_CLASS = 0x6F74_6475  # "otdu"
 _SAME_DOWNLOAD = """
     SELECT * FROM tasks
-    WHERE ((url = %(url)s AND page_item IS NULL) OR source_url = %(url)s)
+    WHERE ((url = %(url)s AND page_item IS NULL) OR source_url = %(url)s
+           OR (video_id = %(video_id)s AND extractor = %(extractor)s))
     AND format IS NOT DISTINCT FROM %(format)s AND audio_format IS NOT DISTINCT FROM %(audio)s
     AND (status <> ALL(%(dead)s) OR error_kind = %(missing)s)
     ORDER BY seq DESC LIMIT 1"""
+_MISSING_TITLE_WORDS = (  # as its partial index says
+    "SELECT seq, title FROM tasks WHERE title_words IS NULL AND title IS NOT NULL LIMIT 10000"
+)
+_TITLE_MATCHES = "title_search @@ to_tsquery('simple', %s)"  # in the index tasks_by_title
 _COUNT_QUEUED = "SELECT coalesce(sum(n), 0) AS n FROM task_counts WHERE status = %s"
 _EVENT_BOUNDS = """
     SELECT min(id) AS oldest, max(id) AS newest,
@@ -97,6 +128,15 @@ async def check_reachable(url: str, *, timeout_s: int = PROBE_TIMEOUT_S) -> None
         reason = _connect_failure(exc).replace(url, redacted(url))
         raise DatabaseUnreachable(reason) from exc
     await connection.close()
+
+
+async def has_schema(url: str) -> bool:
+    """Whether the database at `url` (reachable) holds this service's tables: whether a
+    service, a worker or a migration ran on it."""
+    async with await psycopg.AsyncConnection.connect(url, connect_timeout=PROBE_TIMEOUT_S) as db:
+        cursor = await db.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        row = await cursor.fetchone()
+    return bool(row and row[0])
 
 
 def _connect_failure(exc: psycopg.Error) -> str:
@@ -137,7 +177,27 @@ async def _take_event_order(connection: Connection) -> None:
     await connection.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
 
 
+async def save_subscription_event(
+    connection: Connection, name: SubscriptionEventName, subscription: Subscription
+) -> None:
+    """Inside the transaction that made the change, after the subscription's row is locked
+    (written): takes EVENT_ORDER_LOCK, then saves the event; NOTIFY is delivered at commit."""
+    await _take_event_order(connection)
+    values = (subscription.id, name.value, subscription_json(subscription), datetime.now(UTC))
+    await connection.execute(_INSERT_SUBSCRIPTION_EVENT, values)
+    await connection.execute(_NOTIFY)
+
+
 def _event_from_row(row: DictRow) -> StoredEvent:
+    if row["subscription"] is not None:
+        return StoredEvent(
+            id=row["id"],
+            task_id=row["task_id"],
+            transition=SubscriptionEventName(row["transition"]),
+            task=None,
+            at=row["at"],
+            subscription=subscription_from_json(row["subscription"]),
+        )
     return StoredEvent(
         id=row["id"],
         task_id=row["task_id"],
@@ -156,7 +216,7 @@ async def _apply(
         )
         if current is None:
             return None
-        changes = transition.changes(current)
+        changes = stored_changes(transition.changes(current))
         query = sql.SQL("UPDATE tasks SET {} WHERE id = %s AND status = ANY(%s)").format(
             sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in changes)
         )
@@ -164,12 +224,87 @@ async def _apply(
         params += [task_id, [status.value for status in allowed_from(transition)]]
         if attempt is not None:
             query, params = query + sql.SQL(" AND attempts = %s"), [*params, attempt]
+        # The order lock serializes the writes of every host: a count taken after it holds
+        # until the start it allows is saved.
         await _take_event_order(connection)
+        if cap := site_cap(current, transition):
+            await _refuse_when_busy(connection, task_id, *cap)
         saved = await _fetch_task(connection, query + sql.SQL(" RETURNING *"), params)
         if saved is None:
             raise TransitionRefused(task_id, transition.name, current.status)
         await _save_event(connection, task_id, transition.name, saved)
         return saved
+
+
+async def _refuse_when_busy(connection: Connection, task_id: str, site: str, cap: int) -> None:
+    found = await connection.execute(RUNNING_AT_SITE.format(mark="%s"), (site,))
+    row = await found.fetchone()
+    running = int(row["running"]) if row else 0
+    if running >= cap:
+        raise SiteBusy(task_id, site, running)
+
+
+async def _fill_title_words(connection: Connection) -> int:
+    """Writes `title_words` where it is missing: the rows of releases before the search
+    (migration 0011). How many rows it wrote; 0 at once, through a partial index, after.
+    Replicas opening together may write the same rows: with the same words."""
+    filled = 0
+    while rows := await (await connection.execute(_MISSING_TITLE_WORDS)).fetchall():
+        values = [(title_words(row["title"]), row["seq"]) for row in rows]
+        async with connection.transaction(), connection.cursor() as cursor:
+            await cursor.executemany("UPDATE tasks SET title_words = %s WHERE seq = %s", values)
+        filled += len(rows)
+    return filled
+
+
+def _tsquery(words: Sequence[str]) -> str:
+    """A tsquery for titles that have each of `words` (letters and digits only, so quoting
+    each keeps the tsquery syntax out)."""
+    return " & ".join(f"'{word}'" for word in words)
+
+
+def _page_queries(
+    status: TaskStatus | None,
+    before: int | None,
+    words: Sequence[str],
+    oldest_first: bool,
+    subscription_id: str | None,
+) -> tuple[sql.Composed, list[Any], sql.Composed, list[Any]]:
+    """The SQL of a page (its parameters, then LIMIT and OFFSET) and of its total, with their
+    parameters. The page is found in an index alone (an index-only scan of (status, seq), or
+    of seq, backwards for newest first: `before` is where the scan starts, `offset` how far it
+    walks), and only the rows of the page are read: with SELECT * ... OFFSET, PostgreSQL would
+    read every skipped row from the table (~4x slower at offset 50,000). With `words`, the
+    tasks that have them come from the title index first (MATERIALIZED): the planner cannot
+    tell a rare word from a common one, and would walk the table newest first looking for it
+    (~300 ms at 1,000,000 tasks for the word of one title). A subscription's tasks come from
+    its partial index, as few as its checks queued."""
+    matching = [(_TITLE_MATCHES, _tsquery(words))] if words else []
+    of_status = [("status = %s", status.value)] if status else []
+    of_subscription = [("subscription_id = %s", subscription_id)] if subscription_id else []
+    beyond, order = (">", "ASC") if oldest_first else ("<", "DESC")
+    older = [(f"seq {beyond} %s", before)] if before is not None else []
+    where, params = where_clause(matching + of_status + of_subscription + older)
+    counted, count_params = where_clause(matching + of_status + of_subscription)
+    matched: sql.Composable = sql.SQL("")
+    source: sql.Composable = sql.SQL("tasks {}").format(sql.SQL(where))
+    if words:
+        matched = sql.SQL("WITH matched AS MATERIALIZED (SELECT seq FROM {}) ").format(source)
+        source = sql.SQL("matched")
+    # One row more than the page tells whether another page follows.
+    rows = sql.SQL(
+        "{}SELECT tasks.* FROM tasks JOIN"
+        " (SELECT seq FROM {} ORDER BY seq {} LIMIT %s OFFSET %s) AS page USING (seq)"
+        " ORDER BY seq {}"
+    ).format(matched, source, sql.SQL(order), sql.SQL(order))
+    # Without words or a subscription, X-Total-Count comes from the kept counts; else it is
+    # counted.
+    total = sql.SQL(
+        "SELECT count(*) AS n FROM tasks {}"
+        if words or subscription_id
+        else "SELECT coalesce(sum(n), 0) AS n FROM task_counts {}"
+    ).format(sql.SQL(counted))
+    return rows, params, total, count_params
 
 
 async def _add_unless_same(connection: Connection, task: Task, max_queued: int) -> Task | None:
@@ -181,24 +316,35 @@ async def _add_unless_same(connection: Connection, task: Task, max_queued: int) 
         "audio": audio,
         "dead": _DEAD,
         "missing": ErrorKind.FILE_MISSING.value,
+        "video_id": task.video_id,
+        "extractor": task.extractor,
     }
-    key = json.dumps([task.url, task.format, audio])
+    keys = [json.dumps([task.url, task.format, audio])]
+    if task.video_id is not None:  # the same video under another address: one key more
+        keys.append(json.dumps([task.extractor, task.video_id, task.format, audio]))
     async with connection.transaction():
         # POSTs of one download take turns, on every replica; others do not wait on them.
-        await connection.execute(
-            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_SAME_DOWNLOAD_LOCK_CLASS, key)
-        )
+        # Always the address's key first, so two writers never wait on each other's.
+        for key in keys:
+            await connection.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_SAME_DOWNLOAD_LOCK_CLASS, key)
+            )
         found = await _fetch_task(connection, _SAME_DOWNLOAD, same)
         if found is not None:
             return found
-        # Every write of a task status holds this lock, so the count stays true until commit.
         await _take_event_order(connection)
-        counted = await connection.execute(_COUNT_QUEUED, (TaskStatus.QUEUED.value,))
-        if (row := await counted.fetchone()) and row["n"] >= max_queued:
-            raise QueueFull(max_queued)
+        await _refuse_beyond(connection, max_queued)
         await connection.execute(_INSERT_TASK, task_values(task, Dialect.POSTGRESQL))
         await _save_event(connection, task.id, TransitionName.QUEUED, task)
     return None
+
+
+async def _refuse_beyond(connection: Connection, max_queued: int) -> None:
+    """Raises QueueFull when `max_queued` tasks wait. Call it holding EVENT_ORDER_LOCK: every
+    write of a task status holds it, so the count stays true until commit."""
+    counted = await connection.execute(_COUNT_QUEUED, (TaskStatus.QUEUED.value,))
+    if (row := await counted.fetchone()) and row["n"] >= max_queued:
+        raise QueueFull(max_queued)
 
 
 class PostgresTaskStore:
@@ -214,6 +360,7 @@ class PostgresTaskStore:
         self._connection_timeout_s = connection_timeout_s
         self._pool: AsyncConnectionPool[Connection] | None = None
         self._failure: str | None = None  # until a write succeeds again
+        self._unreachable = False  # until a call gets a connection again
 
     @property
     def failure(self) -> str | None:
@@ -225,10 +372,13 @@ class PostgresTaskStore:
         answered as StoreUnavailable, a 503; a mistake in a query is raised as it is."""
         if self._pool is None:
             raise RuntimeError("the store is not open")
+        wait_s = OUTAGE_WAIT_S if self._unreachable else self._connection_timeout_s
         try:
-            async with self._pool.connection() as connection:
+            async with self._pool.connection(timeout=wait_s) as connection:
+                self._unreachable = False
                 result = await work(connection)
-        except psycopg.OperationalError as exc:
+        except psycopg.OperationalError as exc:  # PoolTimeout among them
+            self._unreachable = isinstance(exc, PoolTimeout)
             self._failure = _one_line(exc)
             raise StoreUnavailable(self._failure) from exc
         return result
@@ -253,6 +403,7 @@ class PostgresTaskStore:
             min_size=1,
             max_size=self._max_connections,
             timeout=self._connection_timeout_s,
+            reconnect_timeout=RECONNECT_GIVE_UP_S,
             check=AsyncConnectionPool.check_connection,
             configure=_read_jsonb_as_text,
             name="offlinetube-tasks",
@@ -261,24 +412,30 @@ class PostgresTaskStore:
         await self._pool.open()
         try:
             applied = await self._write(migrate_postgresql)
+            filled = await self._write(_fill_title_words)
         except BaseException:
             await self.close()  # else the pool goes on trying to connect
             raise
         if applied:
             names = ", ".join(f"{step.version:04d}_{step.name}" for step in applied)
             logger.info("migrated %s: %s", redacted(self._url), names)
+        if filled:
+            logger.info("filled the search words of %d task titles", filled)
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
 
-    async def add(self, task: Task) -> None:
+    async def add(self, task: Task, *, max_queued: int | None = None) -> None:
+        """See ports.TaskStore.add."""
         first = TransitionName.IMPORTED if task.status.is_final else TransitionName.QUEUED
 
         async def insert(connection: Connection) -> None:
             async with connection.transaction():
                 await _take_event_order(connection)
+                if max_queued is not None:
+                    await _refuse_beyond(connection, max_queued)
                 await connection.execute(_INSERT_TASK, task_values(task, Dialect.POSTGRESQL))
                 await _save_event(connection, task.id, first, task)
 
@@ -320,24 +477,27 @@ class PostgresTaskStore:
         return await self._run(lambda db: _fetch_task(db, query, (task_id,)))
 
     async def page(
-        self, *, status: TaskStatus | None, limit: int, offset: int
-    ) -> tuple[list[Task], int]:
-        where = sql.SQL("WHERE status = %s" if status else "")
-        of_status = [status.value] if status else []
-        # The offset is walked in the index alone (an index-only scan of (status, seq), or of
-        # seq), and only the rows of the page are read: with SELECT * ... OFFSET, PostgreSQL
-        # would read every skipped row from the table (~4x slower at offset 50,000).
-        rows = sql.SQL(
-            "SELECT tasks.* FROM tasks JOIN"
-            " (SELECT seq FROM tasks {} ORDER BY seq DESC LIMIT %s OFFSET %s) AS page USING (seq)"
-            " ORDER BY seq DESC"
+        self,
+        *,
+        status: TaskStatus | None,
+        limit: int,
+        offset: int = 0,
+        before: int | None = None,
+        words: Sequence[str] = (),
+        oldest_first: bool = False,
+        subscription_id: str | None = None,
+    ) -> TaskPage:
+        """See ports.TaskStore.page and _page_queries."""
+        rows, params, total, count_params = _page_queries(
+            status, before, words, oldest_first, subscription_id
         )
-        total = sql.SQL("SELECT coalesce(sum(n), 0) AS n FROM task_counts {}")
 
-        async def query(connection: Connection) -> tuple[list[Task], int]:
-            tasks = await _fetch_tasks(connection, rows.format(where), [*of_status, limit, offset])
-            counted = await (await connection.execute(total.format(where), of_status)).fetchone()
-            return tasks, int(counted["n"]) if counted else 0
+        async def query(connection: Connection) -> TaskPage:
+            found = await (await connection.execute(rows, [*params, limit + 1, offset])).fetchall()
+            summed = await (await connection.execute(total, count_params)).fetchone()
+            following = found[limit - 1]["seq"] if len(found) > limit else None
+            tasks = [task_from_row(row) for row in found[:limit]]
+            return TaskPage(tasks, int(summed["n"]) if summed else 0, following)
 
         return await self._run(query)
 

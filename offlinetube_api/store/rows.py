@@ -14,11 +14,14 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus
+from offlinetube_api.models import AudioFormat, ErrorKind, Task, TaskStatus, WaitingReason
+from offlinetube_api.title_words import title_words
 
 COLUMNS = tuple(field.name for field in fields(Task))
+# What a row holds beyond the Task: its title as the search sees it (title_words.py).
+STORED_COLUMNS = (*COLUMNS, "title_words")
 
-_DATETIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at"})
+_DATETIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at", "waiting_until"})
 _LIST_COLUMNS = frozenset({"subtitle_langs", "subtitle_files", "warnings"})
 _TASK_JSON = TypeAdapter(Task)
 # PostgreSQL's text and jsonb refuse U+0000, which a site's title or a program's message may
@@ -55,8 +58,16 @@ def column_value(column: str, value: Any, dialect: Dialect) -> Any:
 
 
 def task_values(task: Task, dialect: Dialect) -> list[Any]:
-    """Every column of `task`, in COLUMNS order."""
-    return [column_value(column, getattr(task, column), dialect) for column in COLUMNS]
+    """Every column of `task`'s row, in STORED_COLUMNS order."""
+    values = [column_value(column, getattr(task, column), dialect) for column in COLUMNS]
+    return [*values, title_words(_storable(task.title))]
+
+
+def stored_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`changes` of Task fields as a row takes them: with the title's words beside a title."""
+    if "title" not in changes:
+        return dict(changes)
+    return {**changes, "title_words": title_words(_storable(changes["title"]))}
 
 
 def _read_list(value: str | list[str]) -> tuple[str, ...]:
@@ -83,6 +94,7 @@ _READERS: dict[str, Callable[[Any], Any]] = {
     "status": _read_enum(TaskStatus),
     "error_kind": _read_enum(ErrorKind),
     "audio_format": _read_enum(AudioFormat),
+    "waiting_reason": _read_enum(WaitingReason),
     "transcoded": bool,
 }
 _AS_THEY_ARE = tuple(column for column in COLUMNS if column not in _READERS)
@@ -107,3 +119,18 @@ def task_from_json(value: str | Mapping[str, Any]) -> Task:
     if isinstance(value, str):
         return _TASK_JSON.validate_json(value)
     return _TASK_JSON.validate_python(value)
+
+
+# The downloads of a site that run now (OFFLINETUBE_MAX_PER_SITE), through tasks_running_by_site.
+RUNNING_AT_SITE = (
+    "SELECT count(*) AS running FROM tasks "
+    "WHERE site = {mark} AND status IN ('downloading', 'processing')"
+)
+
+
+def where_clause(conditions: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """`WHERE` and the conditions' SQL (each of our own text, with one placeholder) joined by
+    AND, and their values in order; ("", []) for no condition."""
+    if not conditions:
+        return "", []
+    return "WHERE " + " AND ".join(test for test, _ in conditions), [v for _, v in conditions]

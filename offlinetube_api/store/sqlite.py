@@ -6,41 +6,54 @@ contend with each other, so event ids are handed out and committed in the same o
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from offlinetube_api.errors import QueueFull, StoreUnavailable
 from offlinetube_api.models import ErrorKind, Task, TaskStatus
-from offlinetube_api.ports import ProcessGroup, StoredEvent, StoredFile
+from offlinetube_api.ports import ProcessGroup, StoredEvent, StoredFile, TaskPage
 from offlinetube_api.security.private_files import private_file
 from offlinetube_api.store.migrations import migrate_sqlite
 from offlinetube_api.store.rows import (
-    COLUMNS,
+    RUNNING_AT_SITE,
+    STORED_COLUMNS,
     Dialect,
     column_value,
+    stored_changes,
     task_from_json,
     task_from_row,
     task_json,
     task_values,
+    where_clause,
 )
+from offlinetube_api.subscriptions.model import Subscription, SubscriptionEventName
+from offlinetube_api.subscriptions.rows import subscription_from_json, subscription_json
+from offlinetube_api.title_words import title_words
 from offlinetube_api.transitions import (
+    SiteBusy,
     Transition,
     TransitionName,
     TransitionRefused,
     allowed_from,
+    site_cap,
 )
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 _DEAD = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED})
-_INSERT_TASK = (
-    f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+_INSERT_TASK = "INSERT INTO tasks ({}) VALUES ({})".format(
+    ", ".join(STORED_COLUMNS), ", ".join("?" for _ in STORED_COLUMNS)
 )
+_WITHOUT_TITLE_WORDS = "title_words IS NULL AND title IS NOT NULL"  # as its partial index says
 _INSERT_EVENT = "INSERT INTO task_events (task_id, transition, task, at) VALUES (?, ?, ?, ?)"
+_INSERT_SUBSCRIPTION_EVENT = (
+    "INSERT INTO task_events (task_id, transition, subscription, at) VALUES (?, ?, ?, ?)"
+)
 
 
 def _nothing_to_announce() -> None:
@@ -55,17 +68,35 @@ def _sqlite_value(column: str, value: Any) -> Any:
     return column_value(column, value, Dialect.SQLITE)
 
 
-def _moment(at: datetime) -> str:
+def moment(at: datetime) -> str:
     """Event times as text that sorts in time order: UTC, always with microseconds."""
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _save_event(db: sqlite3.Connection, task_id: str, name: str, task: Task | None) -> None:
-    when = _moment(datetime.now(UTC))
+    when = moment(datetime.now(UTC))
     db.execute(_INSERT_EVENT, (task_id, name, task_json(task) if task else None, when))
 
 
+def save_subscription_event(
+    db: sqlite3.Connection, name: SubscriptionEventName, subscription: Subscription
+) -> None:
+    """Inside a transaction that made the change (SqliteTaskStore.write_events)."""
+    when = moment(datetime.now(UTC))
+    values = (subscription.id, name.value, subscription_json(subscription), when)
+    db.execute(_INSERT_SUBSCRIPTION_EVENT, values)
+
+
 def _event_from_row(row: sqlite3.Row) -> StoredEvent:
+    if row["subscription"] is not None:
+        return StoredEvent(
+            id=row["id"],
+            task_id=row["task_id"],
+            transition=SubscriptionEventName(row["transition"]),
+            task=None,
+            at=datetime.fromisoformat(row["at"]),
+            subscription=subscription_from_json(row["subscription"]),
+        )
     return StoredEvent(
         id=row["id"],
         task_id=row["task_id"],
@@ -75,7 +106,7 @@ def _event_from_row(row: sqlite3.Row) -> StoredEvent:
     )
 
 
-def _in_transaction(db: sqlite3.Connection, work: Callable[[], T]) -> T:
+def in_transaction(db: sqlite3.Connection, work: Callable[[], T]) -> T:
     """`work` between BEGIN IMMEDIATE (the write lock, taken before anything is read) and
     COMMIT; rolled back when it raises."""
     db.execute("BEGIN IMMEDIATE")
@@ -97,7 +128,9 @@ def _apply(
     if row is None:
         return None
     current = task_from_row(row)
-    changes = transition.changes(current)
+    if cap := site_cap(current, transition):
+        _refuse_when_busy(db, task_id, *cap)
+    changes = stored_changes(transition.changes(current))
     allowed = [status.value for status in allowed_from(transition)]
     sql = (
         f"UPDATE tasks SET {', '.join(f'{column} = ?' for column in changes)} "
@@ -115,18 +148,85 @@ def _apply(
     return task
 
 
+def _refuse_when_busy(db: sqlite3.Connection, task_id: str, site: str, cap: int) -> None:
+    running = int(db.execute(RUNNING_AT_SITE.format(mark="?"), (site,)).fetchone()[0])
+    if running >= cap:
+        raise SiteBusy(task_id, site, running)
+
+
+def _fill_title_words(db: sqlite3.Connection) -> int:
+    """Writes `title_words` where it is missing: the rows of releases before the search
+    (migration 0011). How many rows it wrote; 0 at once, through a partial index, after."""
+    filled = 0
+    missing = f"SELECT seq, title FROM tasks WHERE {_WITHOUT_TITLE_WORDS} LIMIT 10000"
+    while rows := db.execute(missing).fetchall():
+        in_transaction(db, partial(_write_title_words, db, rows))
+        filled += len(rows)
+    return filled
+
+
+def _write_title_words(db: sqlite3.Connection, rows: list[sqlite3.Row]) -> None:
+    values = [(title_words(title), seq) for seq, title in rows]
+    db.executemany("UPDATE tasks SET title_words = ? WHERE seq = ?", values)
+
+
+def _match(words: Sequence[str]) -> str:
+    """An FTS5 query for titles that have each of `words` (letters and digits only, so
+    quoting each is enough to keep FTS5's syntax out)."""
+    return " AND ".join(f'"{word}"' for word in words)
+
+
+def _page_queries(
+    status: TaskStatus | None,
+    before: int | None,
+    words: Sequence[str],
+    oldest_first: bool,
+    subscription_id: str | None,
+) -> tuple[str, list[Any], str, list[Any]]:
+    """The SQL of a page (its parameters, then LIMIT and OFFSET) and of its total, with their
+    parameters. Each filter is a range of an index walked newest first (or oldest first, the
+    same index the other way): (status, seq), or
+    the table itself (seq is its rowid), or with `words` the title index, whose rowid is seq;
+    so a page by `before` is one seek. CROSS JOIN keeps the title index the outer loop:
+    SQLite would otherwise walk the status index and ask the title index once per task. A
+    subscription's tasks come from its index (subscription_id, then seq as the rowid)."""
+    source, position = "tasks", "seq"
+    if words:
+        source = "tasks_by_title CROSS JOIN tasks ON tasks.seq = tasks_by_title.rowid"
+        position = "tasks_by_title.rowid"
+    matching = [("tasks_by_title MATCH ?", _match(words))] if words else []
+    of_status = [("status = ?", status.value)] if status else []
+    of_subscription = [("subscription_id = ?", subscription_id)] if subscription_id else []
+    beyond, order = (">", "ASC") if oldest_first else ("<", "DESC")
+    older = [(f"{position} {beyond} ?", before)] if before is not None else []
+    where, params = where_clause(matching + of_status + of_subscription + older)
+    rows = f"SELECT tasks.* FROM {source} {where} ORDER BY {position} {order} LIMIT ? OFFSET ?"
+    counted, count_params = where_clause(matching + of_status + of_subscription)
+    # Without words or a subscription, X-Total-Count comes from the kept counts; else it is
+    # counted, in the title index alone when only words are asked.
+    if not words and not subscription_id:
+        total = f"SELECT coalesce(sum(n), 0) FROM task_counts {counted}"
+    else:
+        counted_in = source if status or subscription_id else "tasks_by_title"
+        total = f"SELECT count(*) FROM {counted_in} {counted}"
+    return rows, params, total, count_params
+
+
 def _same_download(db: sqlite3.Connection, task: Task) -> Task | None:
     """The newest task that a POST of `task`'s URL and options is a duplicate of: one with the
     same options that is queued, running, done, or failed only because its file went missing,
-    and that downloads the URL itself or was made from it as part of a playlist."""
+    and that downloads the URL itself, was made from it as part of a playlist, or is the same
+    video (yt-dlp's extractor and id, where `task` knows them)."""
     alive = [status.value for status in TaskStatus if status not in _DEAD]
     sql = f"""SELECT * FROM tasks
-              WHERE ((url = ? AND page_item IS NULL) OR source_url = ?)
+              WHERE ((url = ? AND page_item IS NULL) OR source_url = ?
+                     OR (video_id = ? AND extractor = ?))
               AND format IS ? AND audio_format IS ?
               AND (status IN ({_marks(alive)}) OR error_kind = ?)
               ORDER BY seq DESC LIMIT 1"""
     audio = task.audio_format.value if task.audio_format else None
-    params = [task.url, task.url, task.format, audio, *alive, ErrorKind.FILE_MISSING.value]
+    video = [task.video_id, task.extractor]
+    params = [task.url, task.url, *video, task.format, audio, *alive, ErrorKind.FILE_MISSING.value]
     row = db.execute(sql, params).fetchone()
     return task_from_row(row) if row else None
 
@@ -136,12 +236,17 @@ def _add_unless_same(db: sqlite3.Connection, task: Task, max_queued: int) -> Tas
     same = _same_download(db, task)
     if same is not None:
         return same
-    counted = "SELECT coalesce(sum(n), 0) FROM task_counts WHERE status = ?"
-    if db.execute(counted, (TaskStatus.QUEUED.value,)).fetchone()[0] >= max_queued:
-        raise QueueFull(max_queued)
+    _refuse_beyond(db, max_queued)
     db.execute(_INSERT_TASK, task_values(task, Dialect.SQLITE))
     _save_event(db, task.id, TransitionName.QUEUED, task)
     return None
+
+
+def _refuse_beyond(db: sqlite3.Connection, max_queued: int) -> None:
+    """Raises QueueFull when `max_queued` tasks wait; inside the transaction of the insert."""
+    counted = "SELECT coalesce(sum(n), 0) FROM task_counts WHERE status = ?"
+    if db.execute(counted, (TaskStatus.QUEUED.value,)).fetchone()[0] >= max_queued:
+        raise QueueFull(max_queued)
 
 
 class SqliteTaskStore:
@@ -193,6 +298,11 @@ class SqliteTaskStore:
         writes take their turn with the store's. Raises StoreUnavailable like every call."""
         return await self._run(call)
 
+    async def write_events(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        """Like `run`, for a write that saves events of its own (save_subscription_event):
+        their readers are woken after it."""
+        return await self._write_events(call)
+
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             private_file(self._path)  # else SQLite makes it with the umask's mode, often 0644
@@ -202,27 +312,32 @@ class SqliteTaskStore:
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA busy_timeout=5000")
             migrate_sqlite(connection)
+            if filled := _fill_title_words(connection):
+                logger.info("filled the search words of %d task titles in %s", filled, self._path)
             self._connection = connection
         return self._connection
 
     async def open(self) -> None:
         await self._run(lambda _: None)
 
-    async def add(self, task: Task) -> None:
+    async def add(self, task: Task, *, max_queued: int | None = None) -> None:
+        """See ports.TaskStore.add; BEGIN IMMEDIATE holds the write lock from count to insert."""
         first = TransitionName.IMPORTED if task.status.is_final else TransitionName.QUEUED
         values = task_values(task, Dialect.SQLITE)
 
         def insert(db: sqlite3.Connection) -> None:
+            if max_queued is not None:
+                _refuse_beyond(db, max_queued)
             db.execute(_INSERT_TASK, values)
             _save_event(db, task.id, first, task)
 
-        await self._write_events(lambda db: _in_transaction(db, lambda: insert(db)))
+        await self._write_events(lambda db: in_transaction(db, lambda: insert(db)))
 
     async def add_unless_same(self, task: Task, *, max_queued: int) -> Task | None:
         """See ports.TaskStore.add_unless_same. BEGIN IMMEDIATE takes the write lock before
         the look, so no other write, of this process or another, comes between."""
         return await self._write_events(
-            lambda db: _in_transaction(db, lambda: _add_unless_same(db, task, max_queued))
+            lambda db: in_transaction(db, lambda: _add_unless_same(db, task, max_queued))
         )
 
     async def apply(
@@ -232,7 +347,7 @@ class SqliteTaskStore:
         None when it is gone. Raises TransitionRefused when its status does not allow the
         transition, or when `attempt` is given and is not its `attempts` before the change."""
         return await self._write_events(
-            lambda db: _in_transaction(db, lambda: _apply(db, task_id, transition, attempt))
+            lambda db: in_transaction(db, lambda: _apply(db, task_id, transition, attempt))
         )
 
     async def note_process(self, task_id: str, group: ProcessGroup | None) -> None:
@@ -247,7 +362,7 @@ class SqliteTaskStore:
                 _save_event(db, task_id, TransitionName.REMOVED, None)
             return gone is not None
 
-        return await self._write_events(lambda db: _in_transaction(db, lambda: delete(db)))
+        return await self._write_events(lambda db: in_transaction(db, lambda: delete(db)))
 
     async def get(self, task_id: str) -> Task | None:
         def query(db: sqlite3.Connection) -> Task | None:
@@ -257,19 +372,26 @@ class SqliteTaskStore:
         return await self._run(query)
 
     async def page(
-        self, *, status: TaskStatus | None, limit: int, offset: int
-    ) -> tuple[list[Task], int]:
-        where, params = ("WHERE status = ?", [status.value]) if status else ("", [])
+        self,
+        *,
+        status: TaskStatus | None,
+        limit: int,
+        offset: int = 0,
+        before: int | None = None,
+        words: Sequence[str] = (),
+        oldest_first: bool = False,
+        subscription_id: str | None = None,
+    ) -> TaskPage:
+        """See ports.TaskStore.page and _page_queries."""
+        queries = _page_queries(status, before, words, oldest_first, subscription_id)
+        rows_sql, params, total_sql, count_params = queries
 
-        def query(db: sqlite3.Connection) -> tuple[list[Task], int]:
-            rows = db.execute(
-                f"SELECT * FROM tasks {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
-                [*params, limit, offset],
-            ).fetchall()
-            total = db.execute(
-                f"SELECT coalesce(sum(n), 0) FROM task_counts {where}", params
-            ).fetchone()[0]
-            return [task_from_row(row) for row in rows], total
+        def query(db: sqlite3.Connection) -> TaskPage:
+            # One row more than the page tells whether another page follows.
+            rows = db.execute(rows_sql, [*params, limit + 1, offset]).fetchall()
+            total = db.execute(total_sql, count_params).fetchone()[0]
+            following = rows[limit - 1]["seq"] if len(rows) > limit else None
+            return TaskPage([task_from_row(row) for row in rows[:limit]], total, following)
 
         return await self._run(query)
 
@@ -327,7 +449,7 @@ class SqliteTaskStore:
     async def prune_events(self, *, keep: int, max_age: timedelta) -> int:
         sql = """DELETE FROM task_events WHERE at < ? OR id <= coalesce(
                      (SELECT id FROM task_events ORDER BY id DESC LIMIT 1 OFFSET ?), 0)"""
-        cutoff = _moment(datetime.now(UTC) - max_age)
+        cutoff = moment(datetime.now(UTC) - max_age)
         cursor = await self._write(lambda db: db.execute(sql, (cutoff, keep)))
         return cursor.rowcount
 

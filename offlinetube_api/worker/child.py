@@ -4,7 +4,6 @@ It never opens the database; everything it knows arrives in the DownloadJob and 
 learns leaves as a Report."""
 
 import ipaddress
-import itertools
 import logging
 import os
 import shutil
@@ -18,6 +17,7 @@ from yt_dlp.postprocessor import PostProcessor
 from yt_dlp.utils import YoutubeDLError, format_bytes
 
 from offlinetube_api.ffmpeg import media_duration
+from offlinetube_api.logs import start_download_logging
 from offlinetube_api.models import ErrorKind
 from offlinetube_api.worker import lifeline, network_guard
 from offlinetube_api.worker.download_checks import (
@@ -32,6 +32,7 @@ from offlinetube_api.worker.failures import (
     guard_refusal,
     refused_resume,
     refused_write_message,
+    sign_in_message,
 )
 from offlinetube_api.worker.messages import (
     DownloadJob,
@@ -39,13 +40,12 @@ from offlinetube_api.worker.messages import (
     Finished,
     Metadata,
     Outcome,
-    PlaylistEntry,
-    PlaylistFound,
     Progress,
     Report,
     Stage,
 )
 from offlinetube_api.worker.playable import BrowserPlayable
+from offlinetube_api.worker.playlist_pages import is_playlist, playlist_found
 from offlinetube_api.worker.subtitles import SubtitleTolerantYoutubeDL
 from offlinetube_api.worker.thumbnails import ThumbnailFetcher
 from offlinetube_api.worker.ytdlp_options import build_options
@@ -54,7 +54,6 @@ logger = logging.getLogger("offlinetube_api.worker")
 
 PROGRESS_INTERVAL_S = 0.25
 DOWNLOAD_NICENESS = 10
-PLAYLIST_TYPES = ("playlist", "multi_video")
 
 
 class ParentGone(Exception):
@@ -137,6 +136,14 @@ def _size_estimate(info: dict[str, Any]) -> int:
     return sum(int(part.get("filesize") or part.get("filesize_approx") or 0) for part in parts)
 
 
+# yt-dlp's warnings that say how it works rather than what went wrong with the download (on
+# every download from a site it has no extractor of its own for, say).
+_NOT_ABOUT_THE_DOWNLOAD = (
+    "Falling back on generic information extractor",
+    "Forcing generic information extractor",
+)
+
+
 class YtdlpLogger:
     """yt-dlp's output goes to this process's log, never to the pipe. Remembers the SSRF
     guard's first refusal among the errors: a fragment downloader reports it, skips the
@@ -152,12 +159,14 @@ class YtdlpLogger:
         logger.debug(message)
 
     def warning(self, message: str) -> None:
-        logger.warning(clean_message(message))
+        message = clean_message(message)
+        chatter = any(words in message for words in _NOT_ABOUT_THE_DOWNLOAD)
+        logger.log(logging.DEBUG if chatter else logging.WARNING, message)
 
     def error(self, message: str) -> None:
         message = clean_message(message)
         self.refusal = self.refusal or guard_refusal(message)
-        logger.info(message)
+        logger.debug(message)  # the service logs the failure it becomes, with its kind
 
 
 def _finished(
@@ -179,31 +188,6 @@ def _finished(
         warnings=tuple(skipped),
         transcoded=transcoded,
     )
-
-
-def _playlist(info: dict[str, Any], page_url: str, limit: int) -> PlaylistFound:
-    pages = {page_url, info.get("webpage_url")}
-    entries = tuple(
-        _playlist_entry(entry, position, page_url, pages)
-        for position, entry in enumerate(itertools.islice(info.get("entries") or (), limit), 1)
-        if entry
-    )
-    return PlaylistFound(title=info.get("title"), entries=entries)
-
-
-def _playlist_entry(
-    entry: dict[str, Any], position: int, page_url: str, pages: set[str | None]
-) -> PlaylistEntry:
-    """A link is followed, and so is a video resolved in place that has an address of its
-    own. One without (a `<video>` in the page) has none, or the page's own: posting that again
-    would go in a circle, so it is downloaded as this item of the page."""
-    title = entry.get("title")
-    if entry.get("_type") in ("url", "url_transparent"):
-        return PlaylistEntry(url=entry.get("url") or "", title=title, position=position)
-    url = entry.get("webpage_url") or entry.get("url")
-    if url and url not in pages:
-        return PlaylistEntry(url=url, title=title, position=position)
-    return PlaylistEntry(url=page_url, title=title, position=position, page_item=position)
 
 
 def _add_hooks(
@@ -232,6 +216,8 @@ def _failure(error: YoutubeDLError | OSError, log: YtdlpLogger, job: DownloadJob
         message = refused_write_message(
             message, downloads_dir=job.downloads_dir, thumbnails_dir=job.thumbnails_dir
         )
+    elif kind is ErrorKind.AUTH_REQUIRED:
+        message = sign_in_message(message, sent_cookies=job.cookie_file is not None)
     return Failed(message, kind)
 
 
@@ -259,8 +245,8 @@ def download(job: DownloadJob, reporter: Reporter) -> Outcome:
         with SubtitleTolerantYoutubeDL(options, skipped=skipped) as ydl:
             playable = _add_hooks(ydl, job, reporter, final_paths, skipped)
             info = ydl.extract_info(job.url, download=False, process=False)
-            if job.playlist_limit is not None and info.get("_type") in PLAYLIST_TYPES:
-                return _playlist(info, job.url, job.playlist_limit)
+            if job.playlist_limit is not None and is_playlist(info):
+                return playlist_found(info, job.url, job.playlist_limit)
             ydl.process_ie_result(info, download=True)
     except RefusedDownload as exc:
         return Failed(str(exc), exc.kind)
@@ -302,7 +288,7 @@ def run(job: DownloadJob, connection: Connection) -> None:
     # Downloads are background work: when the cores are busy, the API answers first. Inherited
     # by ffmpeg and every other program yt-dlp starts.
     os.nice(DOWNLOAD_NICENESS)
-    logging.basicConfig(level=logging.INFO, format=f"%(levelname)s [{job.task_id[:8]}] %(message)s")
+    start_download_logging(job.log_level, job.log_format, job.task_id)
     reporter = Reporter(connection)
     if not job.allow_private_urls:
         # Before yt-dlp opens its first connection or starts its first program.

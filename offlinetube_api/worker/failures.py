@@ -16,7 +16,13 @@ _BY_MESSAGE: tuple[tuple[ErrorKind, str], ...] = (
     (ErrorKind.DISK_FULL, r"no space left on device|disk quota exceeded"),
     (ErrorKind.STORAGE, r"read-only file system|\[Errno (1|13|30)\] "),
     (ErrorKind.RATE_LIMITED, r"HTTP Error 429|too many requests"),
-    (ErrorKind.AUTH_REQUIRED, r"HTTP Error (401|403)|sign in|log ?in|members[- ]only|private"),
+    # yt-dlp's raise_login_required says "only available for registered users. Use
+    # --cookies-from-browser or --cookies for the authentication"; YouTube "Sign in to confirm".
+    (
+        ErrorKind.AUTH_REQUIRED,
+        r"HTTP Error (401|403)|sign in|log ?in|members[- ]only|private|registered users"
+        r"|--cookies",
+    ),
     (ErrorKind.NOT_FOUND, r"HTTP Error (404|410)|not available|unavailable|removed|not exist"),
     (ErrorKind.NETWORK, r"HTTP Error 5\d\d"),
     (ErrorKind.UNSUPPORTED, r"unsupported url|no video formats found"),
@@ -127,6 +133,23 @@ def classify(error: BaseException) -> tuple[ErrorKind, str]:
             ErrorKind.UNKNOWN,
         )
     return kind, message
+
+
+def sign_in_message(message: str, *, sent_cookies: bool) -> str:
+    """An `auth_required` failure's message, saying what to do: the site wants a signed-in
+    session, which a cookie set gives (routes/cookies.py)."""
+    if sent_cookies:
+        advice = (
+            "the cookies this task sent were not enough (signed out or expired?): export them "
+            "again from a browser signed in to the site and upload them with "
+            "PUT /api/cookies/{name}, then retry"
+        )
+    else:
+        advice = (
+            "the site wants a signed-in session: export cookies.txt from a browser signed in "
+            "to it and upload it with PUT /api/cookies/{name}, then retry"
+        )
+    return f"{message.rstrip('.')}. Sign-in required: {advice}"
 
 
 def refused_write_message(message: str, *, downloads_dir: str, thumbnails_dir: str) -> str:

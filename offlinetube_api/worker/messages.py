@@ -5,6 +5,8 @@ PlaylistFound."""
 from dataclasses import dataclass
 from enum import StrEnum
 
+from offlinetube_api.js_runtime import JsRuntime
+from offlinetube_api.logs import LogFormat
 from offlinetube_api.models import AudioFormat, ErrorKind
 
 
@@ -20,6 +22,7 @@ class DownloadJob:
     # moves them into `downloads_dir` only once it knows the task is still its own.
     finished_dir: str
     ffmpeg_path: str | None
+    js_runtime: JsRuntime | None = None  # None: yt-dlp gets none, not its own default
     audio_format: AudioFormat | None = None
     subtitle_langs: tuple[str, ...] = ()
     min_free_bytes: int = 0
@@ -28,7 +31,14 @@ class DownloadJob:
     allow_private_urls: bool = False
     transcode_unplayable: bool = True  # re-encode a default download a browser cannot play
     allowed_networks: tuple[str, ...] = ()  # admitted by the SSRF guard though not public
+    proxy: str | None = None  # yt-dlp's `proxy` ("": none); None: the environment's, if any
     max_filesize: int | None = None  # bytes; None: no cap
+    sleep_interval: float | None = None  # seconds between requests (OFFLINETUBE_SLEEP_INTERVAL)
+    # A 0600 copy of the task's cookie set, made for this process alone (cookie_sets.py);
+    # yt-dlp reads it and writes it back, and the worker deletes it once the process ends.
+    cookie_file: str | None = None
+    log_level: str = "info"  # OFFLINETUBE_LOG_LEVEL
+    log_format: LogFormat = LogFormat.TEXT  # OFFLINETUBE_LOG_FORMAT
 
 
 class Stage(StrEnum):

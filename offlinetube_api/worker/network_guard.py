@@ -25,11 +25,15 @@ cannot see, so with the guard installed yt-dlp may not start one (`install` make
 whether it chose one for a format, fell back to ffmpeg for an HLS playlist its own downloader
 cannot read (SAMPLE-AES, live) or wanted one for subtitles. Downloads are kept in-process
 (`IN_PROCESS_OPTIONS`), and ffmpeg's post-processing runs admit local files only (see
-`offlinetube_api.ffmpeg.LOCAL_FILES_ONLY`).
+`offlinetube_api.ffmpeg.LOCAL_FILES_ONLY`). The JavaScript runtime (Deno) yt-dlp solves a
+site's challenges with may start: yt-dlp runs it without any `--allow-*` permission and with
+`--no-remote --cached-only`, so it can open no connection, and no `remote_components` option
+ever lets it fetch yt-dlp-ejs's npm packages (see `offlinetube_api.js_runtime`).
 
 What it does NOT cover:
 - sockets opened in C below Python (curl_cffi, if it is ever installed);
-- a proxy: with HTTP(S)_PROXY set, the proxy is checked, not the address it forwards to;
+- a proxy: with OFFLINETUBE_PROXY (or HTTP(S)_PROXY) set, the proxy is checked, not the address
+  it forwards to;
 - datagrams sent with `sendto()` on an unconnected UDP socket (nothing in yt-dlp does this).
 """
 

@@ -5,12 +5,14 @@ the attempt it belongs to, so a run that lost its task to another worker changes
 import asyncio
 import logging
 import signal
+from dataclasses import replace
 from enum import Enum, auto
 
-from offlinetube_api import library, media
+from offlinetube_api import library, media, task_log
 from offlinetube_api.config import Settings
 from offlinetube_api.models import DownloadOrder, ErrorKind, Task, TaskStatus
 from offlinetube_api.ports import JobQueue, TaskStore
+from offlinetube_api.site_cooldowns import SiteCooldowns
 from offlinetube_api.transitions import (
     Cancelled,
     Completed,
@@ -27,6 +29,8 @@ from offlinetube_api.worker import messages
 from offlinetube_api.worker.ledger import TaskLedger, new_task
 from offlinetube_api.worker.messages import Finished, Outcome, PlaylistEntry, PlaylistFound
 from offlinetube_api.worker.playlists import admit
+from offlinetube_api.worker.site_gate import cooldown_reason
+from offlinetube_api.worker.sites import site_of
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +42,15 @@ class StopReason(Enum):
 
 class OutcomeRecorder:
     def __init__(
-        self, *, ledger: TaskLedger, store: TaskStore, queue: JobQueue, settings: Settings
+        self,
+        *,
+        ledger: TaskLedger,
+        store: TaskStore,
+        queue: JobQueue,
+        cooldowns: SiteCooldowns,
+        settings: Settings,
     ) -> None:
+        self._cooldowns = cooldowns
         self._ledger = ledger
         self._store = store
         self._queue = queue
@@ -101,22 +112,39 @@ class OutcomeRecorder:
         thumbnail = await asyncio.to_thread(
             media.local_thumbnail_name, self._settings.thumbnails_dir, task.id
         )
-        completed = await self._ledger.apply(
-            task.id,
-            Completed(
-                filename=finished.filename,
-                ext=finished.ext,
-                filesize=finished.filesize,
-                thumbnail_file=thumbnail,
-                subtitle_files=finished.subtitle_files,
-                warnings=finished.warnings,
-                transcoded=finished.transcoded,
-                duration=finished.duration,
-            ),
-            attempt=attempt,
+        completed = Completed(
+            filename=finished.filename,
+            ext=finished.ext,
+            filesize=finished.filesize,
+            thumbnail_file=thumbnail,
+            subtitle_files=finished.subtitle_files,
+            warnings=finished.warnings,
+            transcoded=finished.transcoded,
+            duration=finished.duration,
         )
-        if completed is not None:
-            await asyncio.to_thread(library.write_sidecar, self._settings.downloads_dir, completed)
+        # The sidecar is written before the task is saved completed: whoever sees it completed
+        # (a client removing it at once, `rebuild`) finds its sidecar there, and a removal can
+        # never be followed by a late sidecar. Not saved (removed meanwhile, or the attempt
+        # lost to another run), the sidecar is put back as the store has the task.
+        if (current := await self._store.get(task.id)) is None:
+            return
+        await self._match_sidecar(task.id, replace(current, **completed.changes(current)))
+        saved = None
+        try:
+            saved = await self._ledger.apply(task.id, completed, attempt=attempt)
+        finally:
+            if saved is None:
+                await self._match_sidecar(task.id, await self._store.get(task.id))
+        await self._cooldowns.succeeded(site_of(task.url))
+
+    async def _match_sidecar(self, task_id: str, task: Task | None) -> None:
+        """Writes the sidecar of `task` when it is completed; removes any other (a task not
+        completed, or None: gone)."""
+        downloads_dir = self._settings.downloads_dir
+        if task is not None and task.status is TaskStatus.COMPLETED:
+            await asyncio.to_thread(library.write_sidecar, downloads_dir, task)
+        else:
+            await asyncio.to_thread(library.remove_sidecar, downloads_dir, task_id)
 
     async def _fail(
         self,
@@ -125,16 +153,21 @@ class OutcomeRecorder:
         attempt: int,
         warnings: tuple[str, ...] = (),
     ) -> None:
+        # Before the failure is saved: whoever sees it sees the site held back already.
+        if reason := cooldown_reason(failure):
+            site = site_of(task.url)
+            cooldown = await self._cooldowns.begin(site, reason)
+            logger.warning("site %s cools down until %s: %s", site, cooldown.until, reason)
         retry = failure.kind.is_transient and attempt <= self._settings.max_retries
         if not retry:
             failed = Failed(failure.error, failure.kind, warnings=warnings)
             await self._ledger.apply(task.id, failed, attempt=attempt)
             return
         requeued = Requeued(RequeueReason.RETRY, error=failure.error, error_kind=failure.kind)
-        if await self._ledger.apply(task.id, requeued, attempt=attempt) is None:
+        if (waiting := await self._ledger.apply(task.id, requeued, attempt=attempt)) is None:
             return
         delay = self._settings.retry_backoff_seconds * 2 ** (attempt - 1)
-        logger.info("task %s: %s; retry %d in %.1f s", task.id, failure.kind, attempt, delay)
+        task_log.retrying(waiting, attempt=attempt, delay_s=delay)
         await self._queue.enqueue(task.id, delay_s=delay)
 
     async def _expand_playlist(self, task: Task, playlist: PlaylistFound, attempt: int) -> None:
@@ -163,6 +196,7 @@ class OutcomeRecorder:
                 audio_format=task.audio_format,
                 subtitle_langs=task.subtitle_langs,
                 title=entry.title,
+                cookies=task.cookies,
             )
             entry_task = new_task(order, place=_place(task, entry, index=index))
             await self._ledger.add(entry_task)

@@ -1,6 +1,7 @@
-"""A default download a browser can show: the codecs browsers decode, and the post-processor that
-re-encodes a download a browser cannot play to H.264/AAC MP4. (The format preference that makes
-this rare is DEFAULT_FORMAT in ytdlp_options.py.)"""
+"""A default download a browser can show: the codecs browsers decode, the same judgement of the
+codecs a site declares for a format (GET /api/info), and the post-processor that re-encodes a
+download a browser cannot play to H.264/AAC MP4. (The format preference that makes this rare is
+DEFAULT_FORMAT in ytdlp_options.py.)"""
 
 import os
 from pathlib import Path
@@ -15,6 +16,30 @@ from offlinetube_api.ffmpeg import MediaCodecs, media_codecs
 BROWSER_VIDEO_CODECS = frozenset({"h264", "vp8", "vp9", "av1"})
 BROWSER_AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "vorbis", "flac"})
 
+# How sites and yt-dlp name codecs (RFC 6381 tags such as avc1.64001F, or plain names), by how
+# the name starts, in ffmpeg's names. First match wins: MP3 in MP4 is mp4a.40.34 or mp4a.6B.
+_DECLARED_NAMES = (
+    ("avc", "h264"),
+    ("h264", "h264"),
+    ("hvc", "hevc"),
+    ("hev", "hevc"),
+    ("h265", "hevc"),
+    ("vp09", "vp9"),
+    ("vp9", "vp9"),
+    ("vp8", "vp8"),
+    ("av01", "av1"),
+    ("av1", "av1"),
+    ("mp4a.40.34", "mp3"),
+    ("mp4a.6b", "mp3"),
+    ("mp4a", "aac"),
+    ("aac", "aac"),
+    ("mp3", "mp3"),
+    ("opus", "opus"),
+    ("vorbis", "vorbis"),
+    ("flac", "flac"),
+)
+_ABSENT = "none"  # yt-dlp's vcodec/acodec of a track the format does not have
+
 _TO_H264 = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p")
 _EVEN_SIZE = ("-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2")  # yuv420p needs even width and height
 _TO_AAC = ("-c:a", "aac", "-b:a", "160k")
@@ -25,6 +50,31 @@ def unplayable_codecs(codecs: MediaCodecs) -> list[str]:
     video = [codec for codec in codecs.video if codec not in BROWSER_VIDEO_CODECS]
     audio = [codec for codec in codecs.audio if codec not in BROWSER_AUDIO_CODECS]
     return video + audio
+
+
+def ffmpeg_codec_name(declared: str) -> str:
+    """ffmpeg's name of a codec as a site declares it (`avc1.42c00d` -> `h264`); unknown names
+    come back lower-cased, and are then not among the browsers' codecs."""
+    lowered = declared.lower()
+    return next((name for prefix, name in _DECLARED_NAMES if lowered.startswith(prefix)), lowered)
+
+
+def declared_playable(vcodec: str | None, acodec: str | None) -> bool | None:
+    """Whether a browser plays a format, by `unplayable_codecs`, from yt-dlp's `vcodec` and
+    `acodec` for it (`"none"`: no such track; None: the site does not say). False for a codec
+    browsers do not decode, or a format with neither track (a storyboard); None when a track's
+    codec is unknown and the other is playable; True otherwise (a video-only format plays
+    without sound)."""
+    video, audio = (() if codec == _ABSENT else (codec,) for codec in (vcodec, acodec))
+    if not video and not audio:
+        return False
+    codecs = MediaCodecs(
+        video=tuple(ffmpeg_codec_name(codec) for codec in video if codec),
+        audio=tuple(ffmpeg_codec_name(codec) for codec in audio if codec),
+    )
+    if unplayable_codecs(codecs):
+        return False
+    return None if None in (*video, *audio) else True
 
 
 def _transcode_options(codecs: MediaCodecs) -> list[str]:

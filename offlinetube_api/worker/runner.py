@@ -7,17 +7,20 @@ import logging
 
 from offlinetube_api import media
 from offlinetube_api.config import Settings, TranscodeMode
-from offlinetube_api.errors import StoreUnavailable
-from offlinetube_api.ffmpeg import FfmpegBinary
+from offlinetube_api.cookie_sets import COOKIE_FILES, ChosenCookies, CookieSets, cookie_file
+from offlinetube_api.errors import StoreUnavailable, UnknownCookieSet
 from offlinetube_api.models import ErrorKind, Task, TaskStatus
 from offlinetube_api.ports import TaskStore
+from offlinetube_api.programs import Programs
 from offlinetube_api.transitions import Failed as FailedTransition
-from offlinetube_api.transitions import Started, TransitionRefused
+from offlinetube_api.transitions import SiteBusy, Started, TransitionRefused
 from offlinetube_api.worker import process_groups
 from offlinetube_api.worker.ledger import TaskLedger
 from offlinetube_api.worker.messages import DownloadJob, Failed, Finished, Outcome, PlaylistFound
 from offlinetube_api.worker.outcomes import OutcomeRecorder, StopReason, keeps_partial_files
-from offlinetube_api.worker.process import DownloadProcess
+from offlinetube_api.worker.process import ChildMain, DownloadProcess, default_child_main
+from offlinetube_api.worker.site_gate import SiteGate
+from offlinetube_api.worker.sites import site_of
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +50,19 @@ class TaskRunner:
         ledger: TaskLedger,
         outcomes: OutcomeRecorder,
         settings: Settings,
-        ffmpeg: FfmpegBinary,
+        programs: Programs,
+        cookies: CookieSets,
+        gate: SiteGate,
+        child_main: ChildMain = default_child_main,
     ) -> None:
+        self._cookies = cookies
+        self._gate = gate
         self._store = store
         self._ledger = ledger
         self._outcomes = outcomes
         self._settings = settings
-        self._ffmpeg = ffmpeg
+        self._programs = programs
+        self._child_main = child_main
 
     async def run(self, task_id: str, running: RunningDownload) -> None:
         """Downloads the task if it is still queued; returns once it is settled. A task that
@@ -89,14 +98,41 @@ class TaskRunner:
         task = await self._store.get(task_id)
         if task is None or task.status is not TaskStatus.QUEUED:
             return
+        site = site_of(task.url)
+        if await self._gate.held_back(task, site):
+            return
+        cookies = await self._cookies_of(task)
         attempt = task.attempts + 1
+        used = cookies.name if cookies else None
+        started = Started(attempt, cookies=used, site=site, max_per_site=self._gate.max_per_site)
         try:
-            await self._ledger.apply(task_id, Started(attempt))
+            await self._ledger.apply(task_id, started)
+        except SiteBusy:
+            await self._gate.site_busy(task, site)
+            return
         except TransitionRefused:
             logger.info("task %s was started elsewhere; this run leaves it", task_id)
             return
         running.attempt = attempt
-        process = running.process = DownloadProcess(self._job(task))
+        async with cookie_file(cookies, self._settings.data_dir / COOKIE_FILES) as path:
+            await self._download(task, running, attempt, path)
+
+    async def _cookies_of(self, task: Task) -> ChosenCookies | None:
+        """Chosen at each attempt, so that a retry after `auth_required` uses a set uploaded
+        since. A named set that was removed meanwhile gives way to the set of the domain."""
+        try:
+            return await self._cookies.choose(task.url, task.cookies)
+        except UnknownCookieSet:
+            gone = task.cookies
+            logger.warning("task %s: cookie set %r is gone; choosing by domain", task.id, gone)
+            return await self._cookies.choose(task.url)
+
+    async def _download(
+        self, task: Task, running: RunningDownload, attempt: int, cookie_file: str | None
+    ) -> None:
+        job = self._job(task, cookie_file)
+        process = running.process = DownloadProcess(job, child_main=self._child_main)
+        task_id = task.id
         outcome: Outcome | None = None
         lost = False
         try:
@@ -171,7 +207,7 @@ class TaskRunner:
         except TransitionRefused as refused:
             logger.warning("task %s: its run ended, but %s", task.id, refused)
 
-    def _job(self, task: Task) -> DownloadJob:
+    def _job(self, task: Task, cookie_file: str | None) -> DownloadJob:
         downloads = self._settings.downloads_dir.resolve()
         return DownloadJob(
             task_id=task.id,
@@ -181,7 +217,8 @@ class TaskRunner:
             thumbnails_dir=str(self._settings.thumbnails_dir.resolve()),
             partial_dir=str(media.partial_dir(downloads, task.id)),
             finished_dir=str(media.finished_dir(downloads, task.id)),
-            ffmpeg_path=self._ffmpeg.path,
+            ffmpeg_path=self._programs.ffmpeg.path,
+            js_runtime=self._programs.js_runtime,
             audio_format=task.audio_format,
             subtitle_langs=task.subtitle_langs,
             min_free_bytes=self._settings.min_free_bytes,
@@ -190,7 +227,12 @@ class TaskRunner:
             allow_private_urls=self._settings.allow_private_urls,
             transcode_unplayable=self._settings.transcode is TranscodeMode.AUTO,
             allowed_networks=tuple(map(str, self._settings.allow_private_networks)),
+            proxy=self._settings.proxy_for(task.url),
             max_filesize=self._settings.max_filesize,
+            sleep_interval=self._settings.sleep_interval,
+            cookie_file=cookie_file,
+            log_level=self._settings.log_level,
+            log_format=self._settings.log_format,
         )
 
     async def _remember_group(self, task_id: str, process: DownloadProcess) -> None:

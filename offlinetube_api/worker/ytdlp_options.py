@@ -1,4 +1,5 @@
-"""The yt-dlp options for one job: where files go, which format, which post-processing."""
+"""The yt-dlp options for one job: where files go, which format, which post-processing; and
+the base every yt-dlp run of the service shares, a download's or an info process's."""
 
 from collections.abc import Callable
 from typing import Any
@@ -6,6 +7,7 @@ from typing import Any
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 
 from offlinetube_api.ffmpeg import LOCAL_FILES_ONLY
+from offlinetube_api.js_runtime import JsRuntime
 from offlinetube_api.models import AudioFormat
 from offlinetube_api.worker.messages import DownloadJob
 
@@ -87,6 +89,38 @@ def ffmpeg_input_args() -> dict[str, list[str]]:
     return {f"{key}+ffmpeg_i": list(LOCAL_FILES_ONLY) for key in keys}
 
 
+def js_runtime_options(js_runtime: JsRuntime | None) -> dict[str, dict[str, str]]:
+    """yt-dlp's `js_runtimes`: the runtime the service found, by path; `{}` when it found none
+    (yt-dlp would otherwise look for `deno` on its own, where the start-up line said none)."""
+    if js_runtime is None:
+        return {}
+    return {js_runtime.name: {"path": js_runtime.path}}
+
+
+def proxy_options(proxy: str | None) -> dict[str, str]:
+    """yt-dlp's `proxy` as OFFLINETUBE_PROXY chose it for the page ("": none); `{}` without a
+    choice, so yt-dlp follows the environment's HTTP_PROXY and HTTPS_PROXY as it always did."""
+    return {} if proxy is None else {"proxy": proxy}
+
+
+def base_options(
+    *, js_runtime: JsRuntime | None, proxy: str | None, logger: object
+) -> dict[str, Any]:
+    """What every yt-dlp run has, whether it downloads or only reads a page: the JavaScript
+    runtime, the proxy, one video per page unless the caller deals with playlists, no cache,
+    no output but the `logger`'s."""
+    return {
+        **proxy_options(proxy),
+        "js_runtimes": js_runtime_options(js_runtime),
+        "noplaylist": True,
+        "cachedir": False,
+        "quiet": True,
+        "noprogress": True,
+        "color": {"stdout": "no_color", "stderr": "no_color"},
+        "logger": logger,
+    }
+
+
 def build_options(
     job: DownloadJob, *, logger: object, on_progress: Hook, on_postprocess: Hook
 ) -> dict[str, Any]:
@@ -97,6 +131,7 @@ def build_options(
         *media.pop("postprocessors"),
     ]
     return {
+        **base_options(js_runtime=job.js_runtime, proxy=job.proxy, logger=logger),
         **media,
         **subtitles,
         "postprocessors": postprocessors,
@@ -105,15 +140,13 @@ def build_options(
         # The thumbnail is fetched and checked by worker/thumbnails.py, not by yt-dlp.
         "ffmpeg_location": job.ffmpeg_path,
         "postprocessor_args": ffmpeg_input_args(),
-        "noplaylist": True,
+        "cookiefile": job.cookie_file,
+        # yt-dlp's --sleep-requests: a pause before each request of the extraction, so that
+        # one download does not look like a burst to its site.
+        "sleep_interval_requests": job.sleep_interval,
         "playlist_items": str(job.page_item or 1),
         "overwrites": True,  # a finished part file of an interrupted run is fetched again
         "continuedl": True,  # a .part file left by a restart or a failure is continued (Range)
-        "cachedir": False,
-        "quiet": True,
-        "noprogress": True,
-        "color": {"stdout": "no_color", "stderr": "no_color"},
-        "logger": logger,
         "progress_hooks": [on_progress],
         "postprocessor_hooks": [on_postprocess],
     }

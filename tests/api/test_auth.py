@@ -16,6 +16,7 @@ from offlinetube_api.security.keys import Scope
 from offlinetube_api.security.signing import MediaSigner
 from tests.fixtures.keys import create_key, revoke_key, signing_secret_of
 from tests.fixtures.service import RunningService, ServiceFactory
+from tests.fixtures.service_process import free_port
 from tests.fixtures.site import FixtureSite
 
 Keys = dict[Scope, dict[str, str]]
@@ -157,7 +158,9 @@ def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
 
 
 def test_keys_command_creates_lists_and_revokes(tmp_path: Path) -> None:
-    created = _cli(tmp_path, "keys", "create", "--scope", "download", "--name", "laptop")
+    created = _cli(
+        tmp_path, "keys", "create", "--scope", "download", "--name", "laptop", "--create"
+    )
 
     assert created.returncode == 0, created.stderr
     text = created.stdout.strip()
@@ -171,7 +174,8 @@ def test_keys_command_creates_lists_and_revokes(tmp_path: Path) -> None:
 
 
 def test_refuses_to_listen_on_a_network_address_with_no_key(tmp_path: Path) -> None:
-    refused = _cli(tmp_path, "serve", OFFLINETUBE_HOST="0.0.0.0")
+    # A port of its own: 8001, the default, may be a service this machine runs (`make run`).
+    refused = _cli(tmp_path, "serve", OFFLINETUBE_HOST="0.0.0.0", OFFLINETUBE_PORT=str(free_port()))
 
     assert refused.returncode != 0
     assert "OFFLINETUBE_AUTH=off" in refused.stderr

@@ -64,7 +64,10 @@ def test_the_all_tasks_link_follows_new_downloads_with_no_headers(
     service, keys = locked
     assert service.client.get("/api/events/link").status_code == 401
     link = service.client.get("/api/events/link", headers=keys[Scope.READ]).json()["url"]
-    assert urlsplit(link).path == "/api/events" and _is_signed(link)
+    assert urlsplit(link).path == "/api/events"
+    key_id = keys[Scope.READ]["Authorization"].split("_")[1]
+    assert parse_qs(urlsplit(link).query).keys() == {"exp", "kid", "sig"}
+    assert parse_qs(urlsplit(link).query)["kid"] == [key_id]  # it dies with that key
     events: Events = []
     done: list[str] = []
 
@@ -178,3 +181,39 @@ def test_a_stream_on_one_replica_ends_when_its_key_is_revoked_through_another(
     assert revoke_key(revoking.settings, text.split("_")[1])
 
     wait_until(ended.is_set, deadline_s=10, what="the stream on the other replica to end")
+
+
+def test_a_signed_events_link_dies_with_the_key_that_asked_for_it(
+    locked: tuple[RunningService, dict[Scope, Headers]],
+) -> None:
+    service, keys = locked
+    revoked, kept = keys[Scope.READ], keys[Scope.ADMIN]
+    doomed = service.client.get("/api/events/link", headers=revoked).json()["url"]
+    other = service.client.get("/api/events/link", headers=kept).json()["url"]
+    key_id = revoked["Authorization"].split("_")[1]
+    events: Events = []
+    closed_after: list[float] = []
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        opened = asyncio.Event()
+        reader = asyncio.create_task(read_stream(client, doomed, events, opened=opened))
+        await opened.wait()
+        await asyncio.to_thread(revoke_key, service.settings, key_id)
+        revoked_at = time.monotonic()
+        await reader  # ended by the service: run() fails after 60 s
+        closed_after.append(time.monotonic() - revoked_at)
+
+    run(scenario, service)
+
+    assert closed_after[0] < 3  # about 1.5 s: the key check's second, then the stream's poll
+    refused = service.client.get(doomed)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "This signed link's API key was revoked"
+    with service.client.stream("GET", other) as still_open:  # another key's link opens
+        assert still_open.status_code == 200
+    kept_id = kept["Authorization"].split("_")[1]
+    moved = doomed.replace(f"kid={key_id}", f"kid={kept_id}")  # onto a key still active
+    assert moved != doomed
+    assert (
+        service.client.get(moved).json()["detail"] == "This signed link is not valid: bad signature"
+    )

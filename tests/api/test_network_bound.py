@@ -12,8 +12,10 @@ NO_KEY_LEFT = "no API key is active any more"
 
 
 def _create(tmp_path: Path, scope: str) -> tuple[str, str]:
-    """(key id, key text) of a new key made with the command line."""
-    created = ServiceProcess(tmp_path).command("keys", "create", "--scope", scope, "--name", scope)
+    """(key id, key text) of a new key made with the command line, in a new database if the
+    folder has none yet."""
+    command = ("keys", "create", "--scope", scope, "--name", scope, "--create")
+    created = ServiceProcess(tmp_path).command(*command)
     assert created.returncode == 0, created.stderr
     text = created.stdout.strip()
     return text.split("_")[1], text

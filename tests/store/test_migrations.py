@@ -67,11 +67,13 @@ def test_a_database_of_an_earlier_release_keeps_its_tasks(
     async def reopen() -> None:
         store = SqliteTaskStore(path)
         await store.open()
-        page, total = await store.page(status=None, limit=10, offset=0)
-        assert [task.id for task in page] == [task_id for task_id, _ in reversed(LEGACY_ROWS)]
-        assert total == 3
+        page = await store.page(status=None, limit=10)
+        assert [task.id for task in page.tasks] == [task_id for task_id, _ in reversed(LEGACY_ROWS)]
+        assert page.total == 3
         assert await store.count([TaskStatus.COMPLETED]) == 2
-        assert all(task.title == "Old" and task.warnings == () for task in page)
+        assert all(task.title == "Old" and task.warnings == () for task in page.tasks)
+        found = await store.page(status=None, limit=10, words=["old"])  # titles made searchable
+        assert found.total == 3
         started = await store.apply(LEGACY_ROWS[1][0], Started(attempt=1))
         assert started is not None and started.status is TaskStatus.DOWNLOADING
         assert [event.task for event in await store.events_after(0)] == [started]

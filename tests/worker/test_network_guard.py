@@ -2,6 +2,7 @@
 unique-local, multicast or reserved addresses, checked on every connection after DNS
 resolution; OFFLINETUBE_ALLOW_PRIVATE_URLS=true lifts it."""
 
+import importlib.util
 import ipaddress
 import socket
 from collections.abc import Iterator
@@ -385,3 +386,9 @@ def test_a_thumbnail_the_guard_refused_is_never_handed_to_clients(
     listed = guarded_service.client.get("/api/downloads").json()
     assert [entry["thumbnail"] for entry in listed] == [None]
     assert canary.hits == []
+
+
+def test_no_library_that_opens_sockets_below_python_is_installed() -> None:
+    """The guard sees Python's sockets only: yt-dlp would hand impersonated requests to
+    curl_cffi, whose libcurl connects in C. yt-dlp[default] leaves it out; keep it so."""
+    assert importlib.util.find_spec("curl_cffi") is None

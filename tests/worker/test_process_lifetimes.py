@@ -17,6 +17,9 @@ from tests.fixtures.site import FixtureSite
 # The service dies at once; its processes have this long to follow (the target is 1 s; the
 # slack is for a loaded machine, and before the fix they lived 18 s and more).
 ORPHAN_DEADLINE_S = 5.0
+# SIGTERM: the service stops its downloads (OFFLINETUBE_SHUTDOWN_TIMEOUT, 10 s by default,
+# for the task to be saved) and then everything it started must be gone.
+STOP_DEADLINE_S = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +116,9 @@ def test_restart_kills_a_previous_run_that_could_not_stop_itself(
     frozen = [pid for pid in left_behind if os.getsid(pid) == pid]  # the download process
     assert frozen
     for pid in frozen:
-        os.kill(pid, signal.SIGSTOP)  # a process that cannot act on the service's death
+        # A whole group that cannot act on the service's death: one process stopped alone is
+        # killed by its lifeline's watcher outside it (worker/lifeline.py).
+        os.killpg(pid, signal.SIGSTOP)
 
     service_process.kill()
     assert not _all_dead(set(frozen))
@@ -128,3 +133,29 @@ def test_restart_kills_a_previous_run_that_could_not_stop_itself(
     assert task["status"] == "completed", task["error"]
     saved = service_process.root / "downloads" / f"video__{task_id}.mp4"
     assert saved.read_bytes() == (site.media_dir / "clip.mp4").read_bytes()
+
+
+def _tree(pid: int) -> set[int]:
+    return {pid, *descendants(pid)}
+
+
+def _download_under_way(client: httpx.Client, site: FixtureSite) -> None:
+    media = site.url(f"/slow/60000/clip.mp4?test={uuid.uuid4().hex}")
+    task_id = client.post("/api/download", json={"url": site.page_url(video=media)}).json()["id"]
+    wait_until(
+        lambda: (_status(client, task_id)["downloaded_bytes"] or 0) > 0,  # type: ignore[operator]
+        what="the download to be under way",
+    )
+
+
+def test_sigterm_to_the_service_leaves_no_process_behind(
+    service_process: ServiceProcess, site: FixtureSite
+) -> None:
+    client = service_process.start()
+    _download_under_way(client, site)
+    tree = _tree(service_process.pid)
+    assert len(tree) >= 3  # the service, the forkserver, the download process
+
+    service_process.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+
+    wait_until(lambda: _all_dead(tree), deadline_s=STOP_DEADLINE_S, what="the whole tree to end")

@@ -4,44 +4,35 @@ from fastapi import APIRouter, Depends, Response, status
 
 from offlinetube_api.api.auth import PresentDep
 from offlinetube_api.api.deps import DownloadsDep
+from offlinetube_api.api.openapi import LOCATION, RETRY_AFTER, body_answers
 from offlinetube_api.api.rate_limit import limit_downloads
 from offlinetube_api.schemas import DownloadRequest, ErrorMessage, TaskPublic
 
 router = APIRouter(prefix="/api", tags=["downloads"])
 
-_RETRY_AFTER = {
-    "Retry-After": {
-        "description": "Seconds to wait before trying again.",
-        "schema": {"type": "string"},
-    }
-}
-_LOCATION = {
-    "Location": {"description": "`/api/downloads/<task_id>`", "schema": {"type": "string"}}
-}
 ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
         "model": TaskPublic,
         "description": "The same URL with the same options is already queued, running or done: "
         "that task (for a playlist, its first task) is returned and nothing new starts (send "
         "`force: true` to download again).",
-        "headers": _LOCATION,
+        "headers": LOCATION,
     },
     202: {
         "description": "Queued. Follow the task at its `Location`. Also for a duplicate whose "
         "file was deleted: it is downloaded again under the same id.",
-        "headers": _LOCATION,
+        "headers": LOCATION,
     },
-    400: {"model": ErrorMessage, "description": "The body is not readable as JSON text."},
-    413: {"model": ErrorMessage, "description": "The request body is larger than 16 KiB."},
+    **body_answers(),
     429: {
         "model": ErrorMessage,
         "description": "Too many downloads started by this client in the last minute.",
-        "headers": _RETRY_AFTER,
+        "headers": RETRY_AFTER,
     },
     503: {
         "model": ErrorMessage,
         "description": "`OFFLINETUBE_MAX_QUEUED` tasks are already waiting.",
-        "headers": _RETRY_AFTER,
+        "headers": RETRY_AFTER,
     },
 }
 

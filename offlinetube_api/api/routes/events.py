@@ -18,6 +18,7 @@ from offlinetube_api.api.deps import (
     ids_name_tasks,
 )
 from offlinetube_api.api.event_stream_limit import client_address
+from offlinetube_api.api.openapi import RETRY_AFTER
 from offlinetube_api.schemas import ErrorMessage
 
 # After media_access, which api/router.py puts first: the key or link, then the id.
@@ -56,6 +57,14 @@ _RESUMING = (
     "query parameter gets exactly the events it missed; when those are no longer kept, or the "
     "service restarted, it gets the current state first."
 )
+_SUBSCRIPTIONS = (
+    " With `subscriptions=true` the stream also carries every subscription's events, each "
+    "under its name: `subscription.created`, `subscription.updated` (changed, paused or "
+    "resumed), `subscription.deleted` and `subscription.checked` (its `last_found`, "
+    "`last_new`, `last_queued`, `last_task_ids` and `last_error` tell the check's result); "
+    "data: the subscription as `GET /api/subscriptions/{subscription_id}` answers it (as it "
+    "was, for `subscription.deleted`). Without it, only task events come, as before."
+)
 _EVENT_STREAM: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A stream of Server-Sent Events.",
@@ -66,6 +75,7 @@ _EVENT_STREAM: dict[int | str, dict[str, Any]] = {
         "description": "Too many event streams are open, from this address or in all "
         "(`OFFLINETUBE_MAX_EVENT_STREAMS_PER_CLIENT`, `OFFLINETUBE_MAX_EVENT_STREAMS`); "
         "`Retry-After` says when to try again.",
+        "headers": RETRY_AFTER,
     },
 }
 _TASK_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -133,7 +143,7 @@ class CountedEventStream(EventSourceResponse):
     "error); the stream ends after `completed`, `failed` or `cancelled`, or after `removed`."
     + _RESUMING,
 )
-async def task_events(
+async def follow_download(
     request: Request,
     task: TaskDep,
     events: EventsDep,
@@ -159,17 +169,21 @@ async def task_events(
     description="Every task's changes as they happen, without end; a comment line every 15 "
     "seconds keeps proxies from closing the connection." + _RESUMING + " Here the current "
     "state is the unfinished tasks (`queued`, `downloading`, `processing`); the library itself "
-    "comes from `GET /api/downloads`.",
+    "comes from `GET /api/downloads`." + _SUBSCRIPTIONS,
 )
-async def all_events(
+async def follow_all_downloads(
     request: Request,
     events: EventsDep,
     messages: EventMessagesDep,
     resume_from: LastEventIdDep,
     limit: EventStreamLimitDep,
     revocation: RevocationDep,
+    subscriptions: Annotated[
+        bool, Query(description="Send the subscriptions' events too (opt-in).")
+    ] = False,
 ) -> EventSourceResponse:
     release = limit.open(client_address(request))  # last: nothing can fail after it
     shutdown = anyio.Event()
-    stream = messages.stream(events.all_tasks_stream(resume_from, shutdown))
+    feed = events.all_tasks_stream(resume_from, shutdown, subscriptions=subscriptions)
+    stream = messages.stream(feed)
     return CountedEventStream(stream, shutdown=shutdown, release=release, revocation=revocation)

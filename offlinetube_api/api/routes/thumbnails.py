@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from offlinetube_api.api.auth import media_access
 from offlinetube_api.api.media_response import MediaFileResponse
+from offlinetube_api.api.openapi import CONTENT_RANGE, VALIDATORS, binary
 from offlinetube_api.errors import (
     THUMBNAIL_NOT_FOUND,
     OfflineTubeError,
@@ -107,20 +108,33 @@ class ThumbnailsFirst:
         await self._app(scope, receive, send)
 
 
+IMAGE_TYPES = ("image/jpeg", "image/webp", "image/png")
 ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {"image/jpeg": {}, "image/webp": {}, "image/png": {}},
-        "description": "The thumbnail, with `ETag` and `Cache-Control: no-cache`.",
+        "content": binary(*IMAGE_TYPES),
+        "description": "The thumbnail, with `Cache-Control: no-cache`.",
+        "headers": VALIDATORS,
     },
-    206: {"description": "A byte range: thumbnails too large to keep in memory take ranges."},
-    304: {"description": "`If-None-Match` matched: the copy the client has is current."},
+    206: {
+        "content": binary(*IMAGE_TYPES),
+        "description": "A byte range: thumbnails too large to keep in memory take ranges.",
+        "headers": VALIDATORS | CONTENT_RANGE,
+    },
+    304: {
+        "description": "`If-None-Match` matched: the copy the client has is current.",
+        "headers": VALIDATORS,
+    },
     400: {"model": ErrorMessage, "description": "A `Range: bytes=...` header that does not parse."},
     404: {
         "model": ErrorMessage,
         "description": "No local thumbnail.",
         "content": {"application/json": {"example": {"detail": THUMBNAIL_NOT_FOUND}}},
     },
-    416: {"model": ErrorMessage, "description": "The range starts beyond the end of the file."},
+    416: {
+        "model": ErrorMessage,
+        "description": "The range starts beyond the end of the file.",
+        "headers": CONTENT_RANGE,
+    },
 }
 
 

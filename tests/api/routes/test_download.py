@@ -65,6 +65,8 @@ def test_url_with_a_lone_surrogate_gets_422_not_500(service: RunningService) -> 
         "javascript:alert(1)",
         "http://a b.example/",
         "http://example.com/\tvideo",
+        "http://127.0.0.1:99999/video",
+        "http://example.com:80a/video",
     ],
 )
 def test_url_that_is_not_absolute_http_gets_422(service: RunningService, url: str) -> None:

@@ -273,6 +273,10 @@ def _free_port() -> int:
         return port
 
 
+# uvicorn waits this long for open streams before it cuts them off.
+GRACEFUL_SHUTDOWN_S = 30
+
+
 def test_service_stops_promptly_on_sigterm_with_a_client_on_all_events(tmp_path: Path) -> None:
     """The real entry point under a real signal: sse-starlette ends the endless stream."""
     port = _free_port()
@@ -282,6 +286,7 @@ def test_service_stops_promptly_on_sigterm_with_a_client_on_all_events(tmp_path:
         "OFFLINETUBE_THUMBNAILS_DIR": str(tmp_path / "thumbnails"),
         "OFFLINETUBE_DATA_DIR": str(tmp_path / "data"),
         "OFFLINETUBE_LOG_LEVEL": "warning",
+        "OFFLINETUBE_SHUTDOWN_TIMEOUT": str(GRACEFUL_SHUTDOWN_S),
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "offlinetube_api"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
@@ -311,7 +316,7 @@ def test_service_stops_promptly_on_sigterm_with_a_client_on_all_events(tmp_path:
         _, errors = server.communicate(timeout=15)
     # After a clean shutdown uvicorn raises the signal again, with the default handler.
     assert exit_code == -signal.SIGTERM, errors
-    assert took < 5, errors
+    assert took < GRACEFUL_SHUTDOWN_S / 3, errors  # the stream ended; uvicorn did not give up on it
     assert b"Traceback" not in errors and b"ERROR" not in errors, errors.decode()
 
 

@@ -1,0 +1,47 @@
+"""Adds the web app to the service: its pages and form posts (routes/), its static files
+(`/static`, the vendored ones under `/static/vendor` cached for a year, their version being in
+their path) and the answer of a page that needs a sign-in. Pages are outside `/api` and outside
+the OpenAPI schema; they call the same service objects as the API's routes."""
+
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import RedirectResponse, Response
+
+from offlinetube_api.api.docs_pages import ImmutableStaticFiles
+from offlinetube_api.web.access import PageRefused, SignInRequired, is_htmx
+from offlinetube_api.web.outcome import Outcome, answer
+from offlinetube_api.web.router import web_router
+from offlinetube_api.web.templating import STATIC_URL, VENDOR_URL
+
+PACKAGE = "offlinetube_api.web"
+
+
+async def sign_in_required(request: Request, _: Exception) -> Response:
+    """To the sign-in form, which comes back to this page after (a post, to `/`). htmx gets a
+    401 whose `HX-Redirect` sends the whole page there."""
+    back = request.url.path if request.method == "GET" else "/"
+    if request.method == "GET" and request.url.query:
+        back = f"{back}?{request.url.query}"
+    target = f"/sign-in?{urlencode({'next': back})}"
+    if is_htmx(request):
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+async def page_refused(request: Request, refused: Exception) -> Response:
+    return answer(request, Outcome(str(refused), 403), then="/")
+
+
+def install_web_app(app: FastAPI) -> None:
+    app.include_router(web_router)
+    app.add_exception_handler(SignInRequired, sign_in_required)
+    app.add_exception_handler(PageRefused, page_refused)
+    # The longer prefix first: a mount answers every path under it.
+    app.mount(
+        VENDOR_URL,
+        ImmutableStaticFiles(packages=[(PACKAGE, "static/vendor")]),
+        name="web_vendor",
+    )
+    app.mount(STATIC_URL, StaticFiles(packages=[(PACKAGE, "static")]), name="web_static")
