@@ -28,6 +28,7 @@ from tests.fixtures.scripted_child import (
     script_url,
     scripted_child_main,
 )
+from tests.fixtures.service import SUITE_SETTINGS
 from tests.queue.harness import wait_until
 
 BACKOFF_S = 0.05
@@ -90,7 +91,8 @@ async def scripted_manager(
         thumbnails_dir=root / "thumbnails",
         data_dir=root / "data",
         retry_backoff_seconds=BACKOFF_S,
-        **settings,
+        # The suite's short site cool-down: a scripted 429 would otherwise hold the site 60 s.
+        **(SUITE_SETTINGS | settings),
     )
     chosen.create_folders()
     async with embedded_core(
