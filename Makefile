@@ -74,7 +74,7 @@ lab:
 ## most tests wait on throttled downloads and subprocesses, not on the CPU.
 TEST_WORKERS ?= 4
 test: $(TEST_INSTALLED) browser lab
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
 
 ## Style and types.
 lint: $(TEST_INSTALLED)
