@@ -28,7 +28,6 @@ from offlinetube_api.metrics.downloads import DownloadMetrics
 from offlinetube_api.ports import EventBus, TaskStore
 from offlinetube_api.programs import Programs
 from offlinetube_api.queue.embedded import EmbeddedQueue
-from offlinetube_api.site_cooldowns import site_cooldowns
 from offlinetube_api.store import SqliteTaskStore
 from offlinetube_api.subscriptions.assembly import subscription_checker
 from offlinetube_api.subscriptions.schedule import InProcessSchedule
@@ -36,11 +35,9 @@ from offlinetube_api.subscriptions.service import SubscriptionService
 from offlinetube_api.subscriptions.sqlite_store import SqliteSubscriptionStore
 from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.ledger import TaskLedger
-from offlinetube_api.worker.outcomes import OutcomeRecorder
 from offlinetube_api.worker.process import ChildMain, default_child_main
 from offlinetube_api.worker.recovery import requeue_interrupted, sweep_partial_files
-from offlinetube_api.worker.runner import TaskRunner
-from offlinetube_api.worker.site_gate import SiteGate
+from offlinetube_api.worker.runner import build_runner
 
 if TYPE_CHECKING:  # distributed mode's modules load only in distributed mode
     from offlinetube_api.queue.worker import ProcrastinateWorker
@@ -103,24 +100,13 @@ async def embedded_core(
     downloads = DownloadService(
         store=store, ledger=ledger, queue=queue, settings=settings, cookies=cookies
     )
-    cooldowns = site_cooldowns(store, settings)
-    outcomes = OutcomeRecorder(
-        ledger=ledger, store=store, queue=queue, cooldowns=cooldowns, settings=settings
-    )
-    gate = SiteGate(
-        cooldowns=cooldowns,
-        ledger=ledger,
-        queue=queue,
-        max_per_site=settings.max_per_site,
-    )
-    runner = TaskRunner(
+    runner = build_runner(
         store=store,
         ledger=ledger,
-        outcomes=outcomes,
+        queue=queue,
         settings=settings,
         programs=programs,
         cookies=cookies,
-        gate=gate,
         child_main=child_main,
     )
     events = EventFeed(store=store, bus=bus)

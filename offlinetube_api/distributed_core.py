@@ -20,7 +20,6 @@ from offlinetube_api.postgres_event_bus import PostgresEventBus
 from offlinetube_api.programs import Programs
 from offlinetube_api.queue.procrastinate_queue import ProcrastinateQueue
 from offlinetube_api.queue.worker import ProcrastinateWorker
-from offlinetube_api.site_cooldowns import site_cooldowns
 from offlinetube_api.store.postgres import PostgresTaskStore
 from offlinetube_api.subscriptions.assembly import subscription_checker
 from offlinetube_api.subscriptions.postgres_store import PostgresSubscriptionStore
@@ -34,10 +33,8 @@ from offlinetube_api.subscriptions.service import SubscriptionService
 from offlinetube_api.transitions import Cancelled, Requeued, RequeueReason
 from offlinetube_api.webhooks import WebhookNotifier
 from offlinetube_api.worker.ledger import TaskLedger
-from offlinetube_api.worker.outcomes import OutcomeRecorder
 from offlinetube_api.worker.recovery import sweep_partial_files
-from offlinetube_api.worker.runner import TaskRunner
-from offlinetube_api.worker.site_gate import SiteGate
+from offlinetube_api.worker.runner import build_runner
 
 logger = logging.getLogger(__name__)
 # procrastinate logs every job it starts and ends at INFO, periodic upkeep included (every few
@@ -124,24 +121,13 @@ async def distributed_core(
         await events.start()
         if slots:
             await sweep_partial_files(store, settings)
-            cooldowns = site_cooldowns(store, settings)
-            outcomes = OutcomeRecorder(
-                ledger=ledger, store=store, queue=queue, cooldowns=cooldowns, settings=settings
-            )
-            gate = SiteGate(
-                cooldowns=cooldowns,
-                ledger=ledger,
-                queue=queue,
-                max_per_site=settings.max_per_site,
-            )
-            runner = TaskRunner(
+            runner = build_runner(
                 store=store,
                 ledger=ledger,
-                outcomes=outcomes,
+                queue=queue,
                 settings=settings,
                 programs=programs,
                 cookies=cookies,
-                gate=gate,
             )
             worker = ProcrastinateWorker(
                 queue=queue,

@@ -10,8 +10,9 @@ from offlinetube_api.config import Settings, TranscodeMode
 from offlinetube_api.cookie_sets import COOKIE_FILES, ChosenCookies, CookieSets, cookie_file
 from offlinetube_api.errors import StoreUnavailable, UnknownCookieSet
 from offlinetube_api.models import ErrorKind, Task, TaskStatus
-from offlinetube_api.ports import TaskStore
+from offlinetube_api.ports import JobQueue, TaskStore
 from offlinetube_api.programs import Programs
+from offlinetube_api.site_cooldowns import site_cooldowns
 from offlinetube_api.transitions import Failed as FailedTransition
 from offlinetube_api.transitions import SiteBusy, Started, TransitionRefused
 from offlinetube_api.worker import process_groups
@@ -242,3 +243,34 @@ class TaskRunner:
         )
         if group:
             await self._store.note_process(task_id, group)
+
+
+def build_runner(
+    *,
+    store: TaskStore,
+    ledger: TaskLedger,
+    queue: JobQueue,
+    settings: Settings,
+    programs: Programs,
+    cookies: CookieSets,
+    child_main: ChildMain = default_child_main,
+) -> TaskRunner:
+    """The runner both modes use: its outcomes recorded, and its starts held back by the
+    site gate, over the cool-downs kept in the database of `store` (open)."""
+    cooldowns = site_cooldowns(store, settings)
+    outcomes = OutcomeRecorder(
+        ledger=ledger, store=store, queue=queue, cooldowns=cooldowns, settings=settings
+    )
+    gate = SiteGate(
+        cooldowns=cooldowns, ledger=ledger, queue=queue, max_per_site=settings.max_per_site
+    )
+    return TaskRunner(
+        store=store,
+        ledger=ledger,
+        outcomes=outcomes,
+        settings=settings,
+        programs=programs,
+        cookies=cookies,
+        gate=gate,
+        child_main=child_main,
+    )
