@@ -3,7 +3,8 @@ reference measured in the same run, written to bench/RESULTS.md.
 
 Environment: BENCH_QUICK=1 (small sizes, short runs), BENCH_OUT=<file> (default
 bench/RESULTS.md), BENCH_ONLY=thumbnails,stream,listing,busy,overhead,events,fanout,
-throughput (default all), BENCH_LOADGEN=auto|wrk|python, BENCH_NO_INSTALL=1 (never apt-get).
+throughput,webapp (default all), BENCH_LOADGEN=auto|wrk|python, BENCH_NO_INSTALL=1 (never
+apt-get).
 The distributed-mode figures (listing, fanout, throughput) use the PostgreSQL server at
 OFFLINETUBE_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres), or a
 throwaway one when none answers, with a database of their own dropped after."""
@@ -23,6 +24,7 @@ from bench.fig_listing import run_listing_figure
 from bench.fig_media import run_media_figures
 from bench.fig_overhead import CliRun, run_overhead_figure
 from bench.fig_throughput import run_throughput_figure
+from bench.fig_webapp import run_webapp_figure
 from bench.load import LoadGenerator, choose_generator
 from bench.media import make_long_video
 from bench.postgres import bench_databases
@@ -33,7 +35,17 @@ from tests.fixtures.postgres import Databases
 from tests.fixtures.site import FixtureSite
 
 HERE = Path(__file__).parent
-ALL = ("thumbnails", "stream", "listing", "busy", "overhead", "events", "fanout", "throughput")
+ALL = (
+    "thumbnails",
+    "stream",
+    "listing",
+    "busy",
+    "overhead",
+    "events",
+    "fanout",
+    "throughput",
+    "webapp",
+)
 NEEDS_POSTGRES = {"listing", "fanout", "throughput"}
 NOTES = HERE / "notes.md"
 
@@ -90,6 +102,7 @@ def run(config: BenchConfig, only: set[str], out: Path, log: list[str]) -> Repor
                 lambda: _downloads(report, config, scratch, only, databases),
             ),
             ({"events"}, lambda: run_events_figure(report, config, scratch)),
+            ({"webapp"}, lambda: run_webapp_figure(report, scratch)),
         ]
         for wanted, step in steps:
             if wanted & only:
