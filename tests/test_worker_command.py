@@ -230,6 +230,8 @@ def test_sigterm_to_a_worker_mid_download_leaves_no_process_behind(
     api_replica: ServiceProcess, worker: subprocess.Popen[bytes], site: FixtureSite
 ) -> None:
     _slow_download_started(api_replica, site)
+    # The task reads `downloading` once its run starts, a moment before its process does.
+    wait_until(lambda: download_processes(worker.pid), what="its download process")
     tree = {worker.pid, *descendants(worker.pid)}
     assert len(tree) >= 3, tree  # the worker, the forkserver, the download process
 
@@ -247,8 +249,13 @@ def test_a_frozen_download_process_dies_with_its_killed_worker(
 ) -> None:
     _slow_download_started(api_replica, site)
     (frozen,) = wait_until(lambda: download_processes(worker.pid), what="its download process")
+    # It is found once it calls setsid, its first step; its outside watcher (lifeline.py) is
+    # forked just after. Stopped in between, it would have none: wait for the watcher.
+    wait_until(lambda: descendants(frozen), what="the download process's outside watcher")
     os.kill(frozen, signal.SIGSTOP)  # it cannot act on its worker's death itself
 
     worker.kill()
 
-    wait_until(lambda: not is_running(frozen), deadline_s=5, what="the frozen download to die")
+    wait_until(
+        lambda: not is_running(frozen), deadline_s=STOP_BOUND_S, what="the frozen download to die"
+    )
