@@ -19,6 +19,7 @@ from procrastinate.jobs import Job, Status
 
 from offlinetube_api.models import TaskStatus
 from offlinetube_api.ports import QueueFigures, TaskStore
+from offlinetube_api.postgres_sessions import session_options
 from offlinetube_api.queue.procrastinate_schema import ensure_schema
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,10 @@ class ProcrastinateQueue:
             conninfo=database_url,
             min_size=1,
             max_size=4,
-            kwargs={"application_name": "offlinetube-queue"},
+            kwargs={
+                "application_name": "offlinetube-queue",
+                "options": session_options(database_url),
+            },
         )
         self.app = App(connector=self._connector)
         self._store = store

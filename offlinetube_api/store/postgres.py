@@ -32,6 +32,7 @@ from offlinetube_api.ports import (
     StoredFile,
     TaskPage,
 )
+from offlinetube_api.postgres_sessions import session_options
 from offlinetube_api.store.migrations import migrate_postgresql
 from offlinetube_api.store.rows import (
     RUNNING_AT_SITE,
@@ -399,7 +400,11 @@ class PostgresTaskStore:
         self._pool = AsyncConnectionPool(
             self._url,
             connection_class=AsyncConnection[DictRow],
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "options": session_options(self._url),
+            },
             min_size=1,
             max_size=self._max_connections,
             timeout=self._connection_timeout_s,

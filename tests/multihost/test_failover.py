@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from offlinetube_api.media import partial_folder_names, sidecar_path, video_files
@@ -67,8 +68,14 @@ def deployment(lan: Lab, tmp_path: Path) -> Iterator[Deployment]:
         cluster.stop()  # which ends the follower's stream too
         if follower:
             follower.stop()
-        for node in cluster.nodes:  # shown when the test failed
+        # Shown when the test failed: the server's log first (short unless it had trouble).
+        print(f"==== PostgreSQL: {lan.postgres.log}\n{_tail(lan.postgres.log, 3000)}")
+        for node in cluster.nodes:
             print(f"==== {node.name}: {node.log}\n{node.output[-6000:]}")
+
+
+def _tail(log: Path, size: int) -> str:
+    return log.read_text(errors="replace")[-size:] if log.exists() else "(none)"
 
 
 def _submit(deployment: Deployment, site_url: str) -> list[str]:
@@ -128,10 +135,40 @@ def _wait_all_final(deployment: Deployment, ids: list[str]) -> dict[str, dict[st
         tasks = _tasks(deployment.submit_to, ids)
         return tasks if all(t["status"] in FINAL_STATUSES for t in tasks.values()) else None
 
-    tasks: dict[str, dict[str, Any]] = wait_until(
-        final, deadline_s=FINISH_DEADLINE_S, what="every download to end"
-    )
+    try:
+        tasks: dict[str, dict[str, Any]] = wait_until(
+            final, deadline_s=FINISH_DEADLINE_S, what="every download to end"
+        )
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}\n{_where_things_stand(deployment, ids)}") from None
     return tasks
+
+
+def _where_things_stand(deployment: Deployment, ids: list[str]) -> str:
+    """What a timed-out wait shows: each node alive or not, each task's state, the queue's
+    jobs and workers as PostgreSQL has them (or why it could not be read)."""
+    cluster = deployment.cluster
+    lines = [f"{node.name}: exit code {node.process.poll()}" for node in cluster.nodes]
+    try:
+        for task_id, task in _tasks(deployment.submit_to, ids).items():
+            lines.append(
+                f"task {task_id}: {task.get('status')} attempts={task.get('attempts')}"
+                f" waiting_reason={task.get('waiting_reason')} error={task.get('error')}"
+            )
+    except httpx.HTTPError as error:
+        lines.append(f"tasks not read: {error!r}")
+    try:
+        jobs = cluster.query(
+            "SELECT id, queue_name, task_name, status, worker_id, args->>'task_id'"
+            " FROM procrastinate_jobs ORDER BY id"
+        )
+        workers = cluster.query(
+            "SELECT id, now() - last_heartbeat FROM procrastinate_workers ORDER BY id"
+        )
+        lines += [f"job {row}" for row in jobs] + [f"worker {row}" for row in workers]
+    except psycopg.Error as error:
+        lines.append(f"queue not read: {error!r}")
+    return "\n".join(lines)
 
 
 def _events(cluster: Cluster, ids: list[str]) -> list[tuple[str, str, int | None, float]]:

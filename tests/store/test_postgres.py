@@ -14,6 +14,7 @@ import pytest
 from offlinetube_api.config import redacted
 from offlinetube_api.errors import StoreUnavailable
 from offlinetube_api.models import Task, TaskStatus
+from offlinetube_api.postgres_sessions import ABANDONED_TRANSACTION_S
 from offlinetube_api.store import PostgresTaskStore
 from offlinetube_api.store.migrations import migrate_postgresql, steps
 from offlinetube_api.store.postgres import EVENT_ORDER_LOCK
@@ -244,5 +245,41 @@ def test_a_failure_is_reported_until_a_write_succeeds(postgres_url: str) -> None
         await store.add(_task(1))
         assert store.failure is None
         await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_host_gone_silent_inside_a_transaction_holds_the_others_writes_only_briefly(
+    postgres_url: str,
+) -> None:
+    """A host cut off (or frozen) between two statements of a write leaves its session idle
+    in a transaction that holds EVENT_ORDER_LOCK; PostgreSQL would notice the dead peer only
+    when TCP gives up, hours later, and every other host's writes would wait that long. The
+    server ends such a session after ABANDONED_TRANSACTION_S instead, and the writes go on."""
+
+    async def scenario() -> None:
+        lost, survivor = PostgresTaskStore(postgres_url), PostgresTaskStore(postgres_url)
+        await lost.open()
+        await survivor.open()
+        held = asyncio.Event()
+
+        async def hold_then_go_silent(connection: psycopg.AsyncConnection[object]) -> None:
+            async with connection.transaction():
+                await connection.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
+                held.set()
+                await asyncio.sleep(3600)  # nothing more reaches the server
+
+        silent = asyncio.create_task(lost.run(hold_then_go_silent))
+        await held.wait()
+        started = time.monotonic()
+        await asyncio.wait_for(survivor.add(_task(1)), timeout=ABANDONED_TRANSACTION_S + 30)
+        waited = time.monotonic() - started
+        assert waited >= ABANDONED_TRANSACTION_S - 1, "the write never waited for the lock"
+        assert await survivor.get(_task(1).id) is not None
+        silent.cancel()
+        with pytest.raises((asyncio.CancelledError, StoreUnavailable)):
+            await silent
+        await survivor.close()
+        await lost.close()
 
     asyncio.run(scenario())
