@@ -30,6 +30,7 @@ class BenchConfig:
     probe_count: int
     probe_interval_s: float
     probe_runs: int  # figure 3: each percentile is the median of this many probes
+    repeats: int  # figures 1 and 2: each is the median of this many runs
     connections: int = 32
     range_connections: int = 4
     event_tasks: int = 100_000
@@ -53,6 +54,7 @@ FULL = BenchConfig(
     probe_count=1000,
     probe_interval_s=0.01,
     probe_runs=5,
+    repeats=3,
 )
 QUICK = BenchConfig(
     quick=True,
@@ -66,6 +68,7 @@ QUICK = BenchConfig(
     probe_count=60,
     probe_interval_s=0.02,
     probe_runs=2,
+    repeats=2,
     event_tasks=5_000,
     event_streams=60,
     fanout_downloads=3,
