@@ -1,5 +1,6 @@
 """Figures 1 and 2: thumbnails and streaming, the service beside nginx on the same files."""
 
+import importlib.util
 import random
 import shutil
 import urllib.error
@@ -120,8 +121,14 @@ def _milliseconds(seconds: float) -> str:
 
 
 def _thumbnail_figures(
-    report: Report, load: LoadGenerator, ports: tuple[int, int], ids: list[str], config: BenchConfig
+    report: Report,
+    load: LoadGenerator,
+    ports: tuple[int, int],
+    ids: list[str],
+    config: BenchConfig,
+    under: str,
 ) -> None:
+    """`under`: "" for the service as it ships, else the other server's suffix for names."""
     plain = [Request(f"/api/thumbnails/{task_id}") for task_id in ids]
     c = config.connections
     gets = _pair(load, ports, (_checked(ports[0], plain, 200), plain), c, config)
@@ -140,14 +147,14 @@ def _thumbnail_figures(
         report.add(
             Figure(
                 1,
-                f"Thumbnails{number_suffix}, {c} connections",
+                f"Thumbnails{number_suffix}, {c} connections{under}",
                 f"{ours.text(_per_second)} req/s (p99 {our_p99.text(_milliseconds)} ms)",
                 f"nginx {theirs.text(_per_second)} req/s (p99 {their_p99.text(_milliseconds)} ms)",
                 ratio.median,
                 f">= {target}",
                 ratio.median >= target,
             ),
-            f"- {name}: median of {config.repeats} runs of {config.thumb_seconds:g} s each, "
+            f"- {name}{under}: median of {config.repeats} runs of {config.thumb_seconds:g} s each, "
             f"the service and nginx in turns; the ratio {ratio.text(_ratio)} (moved "
             f"{ratio.moved:.0%} of its median), the service's rate moved {ours.moved:.0%} and "
             f"nginx's {theirs.moved:.0%}. Requests: service "
@@ -178,6 +185,7 @@ def _stream_figures(
     ports: tuple[int, int],
     library: MediaLibrary,
     config: BenchConfig,
+    under: str,
 ) -> None:
     full = [Request(f"/api/stream/{library.video_name}")]
     ranges = _ranges(library.video_name, library.video_size)
@@ -186,8 +194,8 @@ def _stream_figures(
     size = mib(library.video_size)
     rc = config.range_connections
     for label, requests, connections, target in (
-        (f"Streaming, full GET of {size}, 1 connection", full, 1, STREAM_TARGET),
-        (f"Streaming, random 1 MiB ranges, {rc} connections", ranges, rc, RANGES_TARGET),
+        (f"Streaming, full GET of {size}, 1 connection{under}", full, 1, STREAM_TARGET),
+        (f"Streaming, random 1 MiB ranges, {rc} connections{under}", ranges, rc, RANGES_TARGET),
     ):
 
         def run(port: int, requests: list[Request] = requests, connections: int = connections
@@ -238,9 +246,16 @@ def run_media_figures(
         scratch / "nginx", thumbnails=service.thumbnails_dir, downloads=service.downloads_dir
     )
     report.command(" ".join(nginx.command))
-    with service, nginx:
-        ports = (service.port, nginx.port)
-        if "thumbnails" in only:
-            _thumbnail_figures(report, load, ports, library.thumbnail_ids, config)
-        if "stream" in only:
-            _stream_figures(report, load, ports, library, config)
+    servers = [("", service)]
+    if importlib.util.find_spec("granian") is not None:
+        granian = ApiService(scratch / "media-granian", media_root=service.root, server="granian")
+        servers.append((", under granian", granian))
+        report.command(" ".join(granian.command))
+    with nginx:
+        for under, server in servers:
+            with server:
+                ports = (server.port, nginx.port)
+                if "thumbnails" in only:
+                    _thumbnail_figures(report, load, ports, library.thumbnail_ids, config, under)
+                if "stream" in only:
+                    _stream_figures(report, load, ports, library, config, under)

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Self
 
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
+REPOSITORY = Path(__file__).resolve().parent.parent
 # A service on a library of 1,000,000 tasks reads every task's file name at start-up before it
 # answers; on a shared 2-core machine that can take tens of seconds. A deadline, not a wait.
 START_DEADLINE_S = 120.0
@@ -134,9 +135,13 @@ class ApiService:
         *,
         media_root: Path | None = None,
         arguments: tuple[str, ...] = (),
+        server: str = "uvicorn",
         **settings: str,
     ) -> None:
+        """`server`: "uvicorn" (`offlinetube-api serve`, what ships) or "granian" (the same app
+        under granian, see bench/granian_app.py; `arguments` then unused)."""
         self.root = root
+        self.server = server
         self.port = free_port()
         self.downloads_dir = (media_root or root) / "downloads"
         self.thumbnails_dir = (media_root or root) / "thumbnails"
@@ -152,6 +157,13 @@ class ApiService:
             **{f"OFFLINETUBE_{name.upper()}": value for name, value in settings.items()},
         }
         self.command = [sys.executable, "-m", "offlinetube_api", *arguments]
+        if server == "granian":
+            self.env["PYTHONPATH"] = str(REPOSITORY)  # bench.granian_app, from any folder
+            self.command = [
+                *(sys.executable, "-m", "granian", "--interface", "asgi", "--factory"),
+                *("--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"),
+                *("--loop", "uvloop", "--no-ws", "bench.granian_app:app"),
+            ]
         self.log_path = root / "service.log"
         self._process: subprocess.Popen[bytes] | None = None
 
