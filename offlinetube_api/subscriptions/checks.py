@@ -6,6 +6,7 @@ Nothing is doubled by a check that dies half-way (its process or host lost): its
 out and the check runs again; the videos it queued are known to the subscription or, if it
 died before recording them, found as duplicates by the task store (same video, same options)."""
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -24,7 +25,7 @@ from offlinetube_api.subscriptions.listing import (
 from offlinetube_api.subscriptions.model import CheckRecord, Subscription, next_check
 from offlinetube_api.subscriptions.ports import SeenVideo, SubscriptionStore
 from offlinetube_api.subscriptions.retention import remove_beyond_retention, retains_all
-from offlinetube_api.subscriptions.selection import select
+from offlinetube_api.subscriptions.selection import PatternTooSlow, select
 from offlinetube_api.webhook_outbox import claimer_name
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class SubscriptionChecker:
         failures = 0
         try:
             record = await self._list_and_queue(subscription, started)
-        except ListingFailed as failed:
+        except (ListingFailed, PatternTooSlow) as failed:
             record = CheckRecord(checked_at=started, error=str(failed))
             failures = subscription.failures + 1
             logger.warning(
@@ -120,7 +121,11 @@ class SubscriptionChecker:
         listing = await self._lister(self._job_for(subscription.spec.url), self._timeout_s)
         known = await self._subscriptions.seen(subscription.id)
         first = not known and subscription.checks == 0
-        selection = select(listing.videos, known, subscription.spec, first=first)
+        # In a thread: a slow title pattern takes up to PATTERNS_BUDGET_S, which the event
+        # loop must not wait through (regex releases the GIL while it matches).
+        selection = await asyncio.to_thread(
+            select, listing.videos, known, subscription.spec, first=first
+        )
         queued, seen, error = await self._queue(subscription, selection.wanted)
         wanted = {video.key for video in selection.wanted}
         seen += [SeenVideo(video.key, None) for video in selection.new if video.key not in wanted]

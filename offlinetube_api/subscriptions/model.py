@@ -1,10 +1,11 @@
 """The subscription domain: what a client chooses (SubscriptionSpec), what a check found
 (CheckRecord), and the subscription as the store keeps it. No I/O."""
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+import regex
 
 from offlinetube_api.models import AudioFormat
 
@@ -92,9 +93,10 @@ def next_check(spec: SubscriptionSpec, *, after: datetime, failures: int) -> dat
 
 
 def bad_pattern(pattern: str) -> str | None:
-    """Why `pattern` is not a regular expression, in words; None when it is one."""
+    """Why `pattern` is not a regular expression of the `regex` module (Python's syntax, which
+    selection.py matches titles with), in words; None when it is one."""
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        regex.compile(pattern)
+    except regex.error as exc:
         return str(exc)
     return None

@@ -3,6 +3,8 @@
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from offlinetube_api.subscriptions.listing import ListedVideo
 from offlinetube_api.subscriptions.model import (
     MAX_BACK_OFF,
@@ -10,7 +12,12 @@ from offlinetube_api.subscriptions.model import (
     SubscriptionSpec,
     next_check,
 )
-from offlinetube_api.subscriptions.selection import newest_first, select, unseen
+from offlinetube_api.subscriptions.selection import (
+    PatternTooSlow,
+    newest_first,
+    select,
+    unseen,
+)
 
 DAY = datetime(2026, 6, 10, tzinfo=UTC)
 SPEC = SubscriptionSpec(url="https://example.com/c", name="c")
@@ -75,3 +82,13 @@ def test_a_source_failing_for_years_still_gets_a_next_check() -> None:
     for spec in (SPEC, longest):
         wait = next_check(spec, after=DAY, failures=10_000) - DAY
         assert wait == max(MAX_BACK_OFF, spec.interval)
+
+
+def test_a_pattern_of_exponential_time_gives_up_within_its_budget() -> None:
+    """A backtracking engine tries 2**40 ways to match this title (each a either way); the
+    whole listing's matches get `budget_s` seconds, then the check fails naming the field."""
+    spec = replace(SPEC, title_exclude="^(a|a)*$")
+    videos = [_video(0, title="Video 0"), _video(1, title="a" * 40 + "!")]
+    with pytest.raises(PatternTooSlow, match="title_exclude took over"):
+        select(videos, set(), spec, first=False, budget_s=0.2)
+    assert select(videos[:1], set(), spec, first=False).wanted == (videos[0],)

@@ -190,6 +190,24 @@ def test_delete_with_files_removes_its_videos(service: RunningService, site: Fix
     assert service.client.delete(f"/api/subscriptions/{gone['id']}").status_code == 404
 
 
+def test_a_title_pattern_of_exponential_time_fails_its_check_and_holds_nothing(
+    service: RunningService, site: FixtureSite
+) -> None:
+    """`^(a|a)*$` on forty a's and a `!` takes a backtracking engine 2**40 paths: hours, with the
+    process held. The check gives up within its budget and says why; the service answers
+    meanwhile, and a subscription with an ordinary pattern is checked as usual."""
+    channel = _channel(site, 0)
+    _publish(site, channel, "a" * 40 + "!", NOW)
+    slow = _subscribe(service, site, channel, title_include="^(a|a)*$")
+    ordinary = _subscribe(service, site, _channel(site, 1), title_include="^clip 0$")
+
+    assert service.client.get("/api/health").status_code == 200
+    failed = _checked(service, slow, 1)
+    assert "title_include took over" in failed["last_error"], failed
+    assert failed["last_queued"] == 0
+    assert _checked(service, ordinary, 1)["last_queued"] == 1
+
+
 def test_failing_source_backs_off_and_others_keep_going(
     service: RunningService, site: FixtureSite
 ) -> None:
