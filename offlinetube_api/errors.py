@@ -7,7 +7,7 @@ from typing import ClassVar
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
@@ -279,17 +279,19 @@ class AsciiJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
+async def invalid_request(_: Request, exc: Exception) -> Response:
+    """The API's 422: FastAPI's list of what failed, as JSON."""
+    assert isinstance(exc, RequestValidationError)
+    return AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def handle(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OfflineTubeError)
         return error_response(exc)
 
-    async def handle_invalid_request(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        return AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
-
     app.add_exception_handler(OfflineTubeError, handle)
-    app.add_exception_handler(RequestValidationError, handle_invalid_request)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_middleware(UnexpectedErrors)
 
 

@@ -6,10 +6,12 @@ the OpenAPI schema; they call the same service objects as the API's routes."""
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from offlinetube_api.api.docs_pages import ImmutableStaticFiles
+from offlinetube_api.errors import invalid_request
 from offlinetube_api.web.access import PageRefused, SignInRequired, is_htmx
 from offlinetube_api.web.outcome import Outcome, answer
 from offlinetube_api.web.router import web_router
@@ -34,8 +36,24 @@ async def page_refused(request: Request, refused: Exception) -> Response:
     return answer(request, Outcome(str(refused), 403), then="/")
 
 
+async def page_asked_wrongly(request: Request, exc: Exception) -> Response:
+    """A page's address with a query it does not take (`/library?status=bogus`, an edited
+    link): a page that says what was wrong, with a link home. The API's routes (under
+    `/api/`), which the same handler sees, keep their JSON 422."""
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith("/api/"):
+        return await invalid_request(request, exc)
+    problems = "; ".join(
+        f"{error['loc'][-1]}: {error['msg']}" if error.get("loc") else str(error["msg"])
+        for error in exc.errors()
+    )
+    outcome = Outcome(f"This address asks for what the page does not know ({problems}).", 422)
+    return answer(request, outcome, then="/")
+
+
 def install_web_app(app: FastAPI) -> None:
     app.include_router(web_router)
+    app.add_exception_handler(RequestValidationError, page_asked_wrongly)
     app.add_exception_handler(SignInRequired, sign_in_required)
     app.add_exception_handler(PageRefused, page_refused)
     # The longer prefix first: a mount answers every path under it.

@@ -208,6 +208,25 @@ def test_player_shows_the_video_its_subtitles_and_its_playlist_in_order(
     assert f'href="/videos/{first["id"]}" aria-current="page"' in listed
 
 
+def test_a_page_asked_with_a_query_it_does_not_take_answers_a_page_in_words(
+    service: RunningService,
+) -> None:
+    page = service.client.get("/library", params={"status": "bogus"})
+    fragment = service.client.get(
+        "/library/items", params={"order": "sideways"}, headers={"HX-Request": "true"}
+    )
+    api = service.client.get("/api/downloads", params={"status": "bogus"})
+
+    assert page.status_code == 422 and page.text.startswith("<!doctype html>")
+    assert "This address asks for what the page does not know (status: Input should be" in (
+        page.text
+    )
+    assert 'href="/"' in page.text
+    assert fragment.status_code == 422 and 'role="alert"' in fragment.text
+    assert "order: Input should be" in fragment.text and "<!doctype" not in fragment.text
+    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["query", "status"]
+
+
 def test_player_of_no_video_is_an_html_404(service: RunningService) -> None:
     for task_id in ("0f8fad5b-d9cb-469f-a165-70867728950e", "not-an-id"):
         response = service.client.get(f"/videos/{task_id}")
