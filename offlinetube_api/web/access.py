@@ -70,7 +70,8 @@ async def allowed(request: Request, auth: AuthPolicy, scope: Scope) -> bool:
 def _check_scope(held: Scope, needed: Scope, what: str) -> None:
     if not held.allows(needed):
         raise PageRefused(
-            f"You are signed in with a {held} key; to {what} you need a {needed} key. "
+            f"You are signed in with a key of the {held} scope; to {what} you need one of "
+            f"the {needed} scope. "
             "Sign out and sign in with another key."
         )
 

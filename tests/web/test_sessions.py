@@ -141,9 +141,8 @@ def test_a_read_key_sees_the_library_but_may_not_add(
 
     assert client.get("/library").status_code == 200
     assert added.status_code == 403
-    assert "You are signed in with a read key; to add downloads you need a download key" in (
-        added.text
-    )
+    refusal = "You are signed in with a key of the read scope; to add downloads you need one"
+    assert f"{refusal} of the download scope" in added.text
 
 
 def test_signing_out_ends_the_session(locked: RunningService, sign_in: SignIn) -> None:

@@ -175,7 +175,7 @@ def test_a_read_only_key_sees_no_change_buttons_and_is_refused(
     refused = post_from_the_page(page, f"/app/subscriptions/{created['id']}/pause")
 
     assert refused["status"] == 403
-    assert "to change subscriptions you need a download key" in refused["text"]
+    assert "to change subscriptions you need one of the download scope" in refused["text"]
     assert service.client.get(path, headers=admin).json()["paused"] is False
 
 
@@ -199,7 +199,9 @@ def test_a_download_key_deletes_a_subscription_but_not_its_videos(
         page, f"/app/subscriptions/{created['id']}/delete", delete_files="true"
     )
     assert refused["status"] == 403
-    assert "to delete the videos of a subscription you need a" in refused["text"]
+    assert (
+        "to delete the videos of a subscription you need one of the admin scope" in refused["text"]
+    )
     assert service.client.get(path, headers=admin).status_code == 200
 
     card.get_by_role("button", name="Delete for good").click()
