@@ -2,7 +2,7 @@
 app's Content-Security-Policy. Text from sites (titles, errors) is escaped by autoescape."""
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -83,6 +83,24 @@ def short_date(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+def waiting(reason: str | None, until: datetime | None) -> str:
+    """Why a queued task is held back, in words (static/queue.js writes the same): `rate_limited`
+    until 21:05 UTC -> "Waiting: its site is cooling down after a rate limit, until 21:05:30
+    UTC"; None -> ""."""
+    if reason is None:
+        return ""
+    at = f", until {until.astimezone(UTC):%H:%M:%S} UTC" if until else ""
+    return WAITING[reason] + at
+
+
+# The words of each WaitingReason (models.py).
+WAITING = {
+    "rate_limited": "Waiting: its site is cooling down after a rate limit",
+    "bot_check": "Waiting: its site is cooling down after a bot check",
+    "site_busy": "Waiting: its site runs as many downloads as OFFLINETUBE_MAX_PER_SITE allows",
+}
+
+
 def vendored_script(name: str) -> str:
     """The URL of a vendored package's script, `static/vendor/VENDORED.json` naming its version:
     `htmx.org` -> `/static/vendor/htmx.org-2.0.11/htmx.min.js`."""
@@ -100,6 +118,7 @@ def templates() -> Jinja2Templates:
     environment.filters.update(
         size=human_size, clock=clock, date=short_date, span=span, minutes=minutes
     )
+    environment.globals.update(waiting=waiting)
     environment.globals.update(
         static=STATIC_URL,
         htmx_url=vendored_script("htmx.org"),

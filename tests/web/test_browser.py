@@ -4,7 +4,9 @@ thumbnail in the library and find it by a word of its title; play it and seek (t
 answers ranges, 206); remove it and see it go. Screenshots of each screen land in the
 `screenshots` folder (see conftest.py)."""
 
+import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -169,3 +171,25 @@ def test_a_refused_event_stream_is_linked_again_and_the_queue_stays_live(
     card = page.locator(f'[data-task-id="{task["id"]}"]')
     expect(card).to_have_attribute("data-status", "completed", timeout=DEADLINE_MS)
     assert any(url.endswith("/queue/events-link") for url in asked)
+
+
+@pytest.mark.stores("sqlite")  # the page's words; the reason comes from the API in both modes
+def test_the_live_queue_says_why_a_task_waits_for_its_site(
+    make_service: ServiceFactory, site: FixtureSite, page: Page
+) -> None:
+    service = make_service(cooldown_seconds=60, retry_backoff_seconds=0.05)
+    page.goto(service.base_url.rstrip("/") + "/")
+    expect(page.locator("#live")).to_be_hidden(timeout=DEADLINE_MS)
+    limited = site.page_url(video=site.url("/media/clip.mp4")).replace(
+        "/watch?", f"/flaky/waiting-{uuid.uuid4().hex}/1?status=429&"
+    )
+    task = service.download(limited)
+
+    card = page.locator(f'[data-task-id="{task["id"]}"]')
+    expect(card.locator('[data-field="waiting"]')).to_contain_text(
+        "Waiting: its site is cooling down after a rate limit, until ", timeout=DEADLINE_MS
+    )
+    until = datetime.fromisoformat(service.task(task["id"])["waiting_until"])
+    expect(card.locator('[data-field="waiting"]')).to_have_text(
+        f"Waiting: its site is cooling down after a rate limit, until {until:%H:%M:%S} UTC"
+    )

@@ -28,6 +28,23 @@ function clock(seconds) {
   return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
 }
 
+// Why a queued task is held back, as templating.py's `waiting` writes it.
+const WAITING = {
+  rate_limited: "Waiting: its site is cooling down after a rate limit",
+  bot_check: "Waiting: its site is cooling down after a bot check",
+  site_busy: "Waiting: its site runs as many downloads as OFFLINETUBE_MAX_PER_SITE allows",
+};
+
+function waiting(task) {
+  if (!task.waiting_reason) {
+    return "";
+  }
+  const until = task.waiting_until
+    ? `, until ${new Date(task.waiting_until).toISOString().slice(11, 19)} UTC`
+    : "";
+  return (WAITING[task.waiting_reason] || "Waiting") + until;
+}
+
 function field(card, name) {
   return card.querySelector(`[data-field="${name}"]`);
 }
@@ -55,6 +72,7 @@ function fill(card, task) {
   field(card, "percent").textContent = `${Math.floor(task.progress)}%`;
   field(card, "speed").textContent = task.speed ? `${humanSize(task.speed)}/s` : "";
   field(card, "eta").textContent = task.eta != null ? `${clock(task.eta)} left` : "";
+  field(card, "waiting").textContent = waiting(task);
   field(card, "error").textContent = task.error || "";
   card.querySelector("progress").value = task.progress;
   const thumbnail = field(card, "thumbnail");

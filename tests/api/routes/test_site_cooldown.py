@@ -102,3 +102,23 @@ def test_a_site_runs_at_most_max_per_site_downloads_at_once(
     assert parse(done_elsewhere["started_at"]) < parse(first_done["finished_at"])
     assert parse(second_done["started_at"]) >= parse(first_done["finished_at"])
     assert second_done["attempts"] == 1
+
+
+def test_the_web_app_says_why_a_task_waits(make_service: ServiceFactory, site: FixtureSite) -> None:
+    """The queue's card of a task held back by its site's cool-down says so, with when it may
+    start; the live page writes the same words (tests/web/test_browser.py)."""
+    service = make_service(cooldown_seconds=60, retry_backoff_seconds=0.05)
+    key = f"cooldown-{uuid.uuid4().hex}"
+    limited = site.page_url(video=site.url("/media/clip.mp4")).replace(
+        "/watch?", f"/flaky/{key}/1?status=429&"
+    )
+    task_id = service.download(limited)["id"]
+    waiting = wait_until(lambda: _waiting(service, task_id, "rate_limited"))
+
+    page = service.client.get("/")
+    until = parse(waiting["waiting_until"])
+    card = page.text[page.text.index(f'data-task-id="{task_id}"') :]
+    assert (
+        "Waiting: its site is cooling down after a rate limit, until "
+        f"{until:%H:%M:%S} UTC" in card.split("</article>")[0]
+    )
