@@ -112,11 +112,16 @@ class TaskRunner:
             await self._gate.site_busy(task, site)
             return
         except TransitionRefused:
+            self._gate.started(task_id, site)  # cancelled or removed while it waited
             logger.info("task %s was started elsewhere; this run leaves it", task_id)
             return
+        self._gate.started(task_id, site)
         running.attempt = attempt
-        async with cookie_file(cookies, self._settings.data_dir / COOKIE_FILES) as path:
-            await self._download(task, running, attempt, path)
+        try:
+            async with cookie_file(cookies, self._settings.data_dir / COOKIE_FILES) as path:
+                await self._download(task, running, attempt, path)
+        finally:
+            await self._gate.released(site)
 
     async def _cookies_of(self, task: Task) -> ChosenCookies | None:
         """Chosen at each attempt, so that a retry after `auth_required` uses a set uploaded
@@ -262,7 +267,11 @@ def build_runner(
         ledger=ledger, store=store, queue=queue, cooldowns=cooldowns, settings=settings
     )
     gate = SiteGate(
-        cooldowns=cooldowns, ledger=ledger, queue=queue, max_per_site=settings.max_per_site
+        cooldowns=cooldowns,
+        ledger=ledger,
+        queue=queue,
+        max_per_site=settings.max_per_site,
+        wake_waiters=not settings.distributed,
     )
     return TaskRunner(
         store=store,

@@ -13,8 +13,9 @@ from offlinetube_api.transitions import TransitionRefused, Waiting, now
 from offlinetube_api.worker.ledger import TaskLedger
 from offlinetube_api.worker.messages import Failed
 
-# How soon a task held back by the cap looks again: no event says when a download of its site
-# ends on some host, and a look costs one read.
+# How soon a task held back by the cap looks again when nothing wakes it earlier: a download
+# of its site that ends in this process wakes the oldest waiter at once (`released`), but no
+# event says when one ends on another host, and a look costs one refused transaction.
 SITE_BUSY_LOOK_S = 2.0
 # What sites say when they take a visitor for a bot (YouTube's "Sign in to confirm you're not
 # a bot"); such a failure is `auth_required` like any sign-in, but also cools its site down.
@@ -32,12 +33,25 @@ def cooldown_reason(failure: Failed) -> WaitingReason | None:
 
 class SiteGate:
     def __init__(
-        self, *, cooldowns: SiteCooldowns, ledger: TaskLedger, queue: JobQueue, max_per_site: int
+        self,
+        *,
+        cooldowns: SiteCooldowns,
+        ledger: TaskLedger,
+        queue: JobQueue,
+        max_per_site: int,
+        wake_waiters: bool,
     ) -> None:
+        """`wake_waiters`: whether a download that ends here wakes a task held back for its
+        site's cap (`released`): the embedded queue moves a delayed task forward, while
+        procrastinate's queue keeps a waiting job's schedule, so there it would be a wasted
+        round trip."""
         self._cooldowns = cooldowns
         self._ledger = ledger
         self._queue = queue
         self.max_per_site = max_per_site
+        self._wake_waiters = wake_waiters
+        # Per site, the ids of the tasks this process holds back for the cap, oldest first.
+        self._busy_waiters: dict[str, dict[str, None]] = {}
 
     async def held_back(self, task: Task, site: str) -> bool:
         """True when `site` cools down: the task is then saved waiting and queued again for
@@ -50,8 +64,32 @@ class SiteGate:
         return True
 
     async def site_busy(self, task: Task, site: str) -> None:
-        """Its start was refused (SiteBusy): it waits, and looks again soon."""
+        """Its start was refused (SiteBusy): it waits, and looks again when a download of its
+        site ends in this process, or after SITE_BUSY_LOOK_S at the latest."""
+        if self._wake_waiters:
+            self._busy_waiters.setdefault(site, {})[task.id] = None
         await self._hold(task, Waiting(site, WaitingReason.SITE_BUSY, None), SITE_BUSY_LOOK_S)
+
+    async def released(self, site: str) -> None:
+        """A download of `site` ended here: the oldest task held back for its cap looks again
+        now, rather than at its next look (one, since one place came free: waking every
+        waiter would have all but one refused again)."""
+        waiters = self._busy_waiters.get(site)
+        if not waiters:
+            return
+        oldest = next(iter(waiters))
+        del waiters[oldest]
+        if not waiters:
+            del self._busy_waiters[site]
+        await self._queue.enqueue(oldest)
+
+    def started(self, task_id: str, site: str) -> None:
+        """`task_id` got its place: it no longer waits for one."""
+        waiters = self._busy_waiters.get(site)
+        if waiters is not None:
+            waiters.pop(task_id, None)
+            if not waiters:
+                del self._busy_waiters[site]
 
     async def _hold(self, task: Task, waiting: Waiting, delay_s: float) -> None:
         # Saved only when it changes: a task that waits for the cap looks again every few

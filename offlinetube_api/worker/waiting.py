@@ -18,6 +18,10 @@ class WaitingQueue:
         return task_id in self._waiting
 
     def put(self, task_id: str) -> None:
+        """In line now; a delay it was put back with is dropped (its turn came early)."""
+        timer = self._waiting.get(task_id)
+        if timer:
+            timer.cancel()
         self._waiting[task_id] = None
         self._queue.put_nowait(task_id)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from offlinetube_api.worker import site_gate
 from tests.fixtures.service import RunningService, ServiceFactory, wait_until
 from tests.fixtures.site import FixtureSite
 
@@ -102,6 +103,32 @@ def test_a_site_runs_at_most_max_per_site_downloads_at_once(
     assert parse(done_elsewhere["started_at"]) < parse(first_done["finished_at"])
     assert parse(second_done["started_at"]) >= parse(first_done["finished_at"])
     assert second_done["attempts"] == 1
+
+
+@pytest.mark.stores("sqlite")  # distributed mode's queue keeps a waiting job's schedule
+def test_a_task_held_back_by_the_cap_starts_when_a_download_of_its_site_ends(
+    make_service: ServiceFactory, site: FixtureSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held back for the cap, the oldest task of the site is woken by the end of that site's
+    download, not by its next look: with the look an hour away, the two still run one after
+    the other, the later in the order they were posted."""
+    monkeypatch.setattr(site_gate, "SITE_BUSY_LOOK_S", 3600.0)
+    service = make_service(max_per_site=1, max_concurrent_downloads=3)
+    slow = site.page_url(video=site.url("/slow/60000/clip.mp4"))
+    running = service.download(slow)["id"]
+    service.wait_for_status(running, "downloading")
+    held = [
+        service.download(site.page_url(video=site.url("/media/clip.mp4"), title=f"Held {n}"))["id"]
+        for n in (1, 2)
+    ]
+    for task_id in held:
+        wait_until(lambda: _waiting(service, task_id, "site_busy"))  # noqa: B023
+
+    first_done = service.wait_for_status(running, "completed")
+    done = [service.wait_for_status(task_id, "completed") for task_id in held]
+    assert parse(first_done["finished_at"]) <= parse(done[0]["started_at"])
+    assert parse(done[0]["finished_at"]) <= parse(done[1]["started_at"])
+    assert [task["attempts"] for task in done] == [1, 1]
 
 
 def test_the_web_app_says_why_a_task_waits(make_service: ServiceFactory, site: FixtureSite) -> None:
