@@ -142,13 +142,17 @@ def test_closing_a_network_ends_its_processes_and_removes_its_hosts_and_bridge(
 
 
 # A test run that makes a network, starts a process in it and is then killed outright.
+# It says where things are only once its `sleep` is inside the namespace: `ip netns exec`
+# enters it a moment after popen returns, later still on a busy machine.
 _KILLED_RUN = """
 import json, signal, sys
 from pathlib import Path
-from tests.fixtures.netns import Network
+from tests.fixtures.netns import Network, _namespace_pids
+from tests.fixtures.service import wait_until
 made = Network()
 host = made.add_host("probe")
 host.popen(["sleep", "600"], log=Path(sys.argv[1]))
+wait_until(lambda: _namespace_pids(host.namespace), what="sleep inside the namespace")
 print(json.dumps([made.bridge, host.namespace, host.link]), flush=True)
 signal.pause()
 """
