@@ -43,9 +43,12 @@ async def page_asked_wrongly(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if request.url.path.startswith("/api/"):
         return await invalid_request(request, exc)
+    # Once each: a parameter two dependencies of the page read is reported by both.
     problems = "; ".join(
-        f"{error['loc'][-1]}: {error['msg']}" if error.get("loc") else str(error["msg"])
-        for error in exc.errors()
+        dict.fromkeys(
+            f"{error['loc'][-1]}: {error['msg']}" if error.get("loc") else str(error["msg"])
+            for error in exc.errors()
+        )
     )
     outcome = Outcome(f"This address asks for what the page does not know ({problems}).", 422)
     return answer(request, outcome, then="/")
