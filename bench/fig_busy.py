@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.fig_overhead import CliRun, submit
-from bench.load import Latencies, median
+from bench.load import Latencies
 from bench.media import make_thumbnail
 from bench.probe_apart import probe_apart
+from bench.repeats import Spread
 from bench.report import Figure, Report, mib, ms
 from bench.servers import ApiService, command_line, descendants, pss_bytes, rss_bytes
 from bench.tools import BenchConfig
@@ -96,17 +97,13 @@ class Runs:
 
     runs: list[Latencies]
 
-    def spread(self, name: str) -> tuple[float, float, float]:
-        """The median, minimum and maximum over the runs of one percentile (`p99_s`...)."""
-        values = [getattr(run, name) for run in self.runs]
-        return median(values), min(values), max(values)
+    def spread(self, name: str) -> Spread:
+        """One percentile (`p99_s`...) over the runs: its median, lowest and highest."""
+        return Spread.of([getattr(run, name) for run in self.runs])
 
     def text(self) -> str:
-        parts = []
-        for label, name in (("p50", "p50_s"), ("p99", "p99_s"), ("p99.9", "p999_s")):
-            middle, low, high = self.spread(name)
-            parts.append(f"{label} {ms(middle)} ({ms(low)} to {ms(high)})")
-        return ", ".join(parts)
+        parts = (("p50", "p50_s"), ("p99", "p99_s"), ("p99.9", "p999_s"))
+        return ", ".join(f"{label} {self.spread(name).text(ms)}" for label, name in parts)
 
 
 def _probe_runs(service: ApiService, paths: tuple[str, ...], config: BenchConfig) -> list[Runs]:
@@ -127,14 +124,15 @@ def _latency_figures(
     report: Report, paths: tuple[str, ...], idle: list[Runs], busy: list[Runs]
 ) -> None:
     for path, at_rest, loaded in zip(paths, idle, busy, strict=True):
-        ratio = loaded.spread("p99_s")[0] / at_rest.spread("p99_s")[0]
+        ratio = loaded.spread("p99_s").median / at_rest.spread("p99_s").median
         name = "health" if path.endswith("health") else "thumbnail"
         report.add(
             Figure(
                 3,
                 f"`{name}` p99 while {CONCURRENT} downloads run",
-                f"p50 {ms(loaded.spread('p50_s')[0])}, p99 {ms(loaded.spread('p99_s')[0])}",
-                f"idle: p50 {ms(at_rest.spread('p50_s')[0])}, p99 {ms(at_rest.spread('p99_s')[0])}",
+                f"p50 {ms(loaded.spread('p50_s').median)}, p99 {ms(loaded.spread('p99_s').median)}",
+                f"idle: p50 {ms(at_rest.spread('p50_s').median)}, "
+                f"p99 {ms(at_rest.spread('p99_s').median)}",
                 ratio,
                 f"<= {LATENCY_TARGET}",
                 ratio <= LATENCY_TARGET,
