@@ -15,7 +15,7 @@ from offlinetube_api.api.event_messages import EventMessages
 from offlinetube_api.api.event_stream_limit import EventStreamLimit
 from offlinetube_api.api.nosniff import NoSniff
 from offlinetube_api.api.openapi import operation_id
-from offlinetube_api.api.origins import SameOriginWrites, TrustedHosts
+from offlinetube_api.api.origins import HostCheck, SameOriginWrites, TrustedHosts
 from offlinetube_api.api.rate_limit import download_rate_limit
 from offlinetube_api.api.router import api_router
 from offlinetube_api.api.routes.thumbnails import ThumbnailsFirst
@@ -157,15 +157,15 @@ def create_app(settings: Settings | None = None, *, download_slots: int | None =
     app.state.metrics = ServiceMetrics.new(
         mode="distributed" if settings.distributed else "embedded"
     )
-    # Middleware added first sits innermost: thumbnails and error answers still pass CORS and
-    # nosniff on their way out.
-    app.add_middleware(ThumbnailsFirst)
+    # Middleware added first sits innermost: error answers still pass CORS and nosniff on
+    # their way out.
     install_error_handlers(app)
     # Inside CORS, so browsers can read a 413 too.
     app.add_middleware(BodySizeLimit, larger={"/api/cookies/": MAX_COOKIE_FILE_BYTES})
     # Inside CORS too, so a refused page can read why; hosts first, against DNS rebinding.
     app.add_middleware(SameOriginWrites, cors_origins=app.state.settings.cors_origins)
-    app.add_middleware(TrustedHosts, allowed_hosts=app.state.settings.allowed_hosts)
+    hosts = HostCheck(app.state.settings.allowed_hosts)
+    app.add_middleware(TrustedHosts, hosts=hosts)
     app.add_middleware(NoSniff)
     app.add_middleware(
         CORSMiddleware,
@@ -183,6 +183,8 @@ def create_app(settings: Settings | None = None, *, download_slots: int | None =
             "ETag",
         ],
     )
+    # Ahead of the rest, since a library page's burst of thumbnails costs less than the stack.
+    app.add_middleware(ThumbnailsFirst, hosts=hosts)
     # Outermost, so that every answer counts, the other middlewares' refusals included.
     app.add_middleware(CountRequests)
     app.include_router(api_router)

@@ -4,6 +4,8 @@ thumbnail or a JSON body for HTML or script, whatever bytes a download put in it
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+NOSNIFF_HEADER = (b"x-content-type-options", b"nosniff")
+
 
 class NoSniff:
     def __init__(self, app: ASGIApp) -> None:
@@ -16,7 +18,9 @@ class NoSniff:
 
         async def send_with_nosniff(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).setdefault("X-Content-Type-Options", "nosniff")
+                MutableHeaders(scope=message).setdefault(
+                    *(part.decode() for part in NOSNIFF_HEADER)
+                )
             await send(message)
 
         await self.app(scope, receive, send_with_nosniff)

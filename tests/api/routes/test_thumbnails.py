@@ -215,3 +215,36 @@ def test_thumbnail_raw_request_target_reaches_the_route(service: RunningService)
     response = raw_get(service, f"/api/thumbnails/{TASK_ID}")
 
     assert (response.status, response.body) == (200, CANARY)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_thumbnail_fast_lane_answers_as_the_documented_route_does(
+    service: RunningService, thumbs: dict[str, bytes], method: str
+) -> None:
+    """A request without `Origin` is answered ahead of the middleware stack; one with `Origin`
+    goes through it to the route. Apart from CORS's own headers, the two answers match."""
+    plant(service, f"{TASK_ID}.jpg", thumbs["jpg"])
+    url = f"/api/thumbnails/{TASK_ID}"
+    cross_origin = {"Origin": "http://app.example"}
+
+    def answer(headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        response = service.client.request(method, url, headers=headers)
+        kept = {
+            name: value
+            for name, value in response.headers.items()
+            if name != "date" and not name.startswith("access-control-")
+        }
+        return response.status_code, response.content, kept
+
+    fast, routed = answer({}), answer(cross_origin)
+    etag = fast[2]["etag"]
+    fast_304, routed_304 = (
+        answer({"If-None-Match": etag}),
+        answer(cross_origin | {"If-None-Match": etag}),
+    )
+
+    assert fast == routed
+    assert fast[0] == 200 and fast[2]["x-content-type-options"] == "nosniff"
+    assert fast[2]["vary"] == "Origin"
+    assert fast_304 == routed_304
+    assert (fast_304[0], fast_304[1]) == (304, b"")
