@@ -18,6 +18,7 @@ import psycopg
 
 from bench.load import Latencies, percentile, probe
 from bench.postgres import bench_database
+from bench.repeats import Spread
 from bench.report import Figure, Report, ms
 from bench.servers import ApiService
 from bench.tools import BenchConfig
@@ -152,7 +153,11 @@ def _deep_keyset_path(port: int, completed: int) -> str:
     return following
 
 
-def _measure(service: ApiService, size: int, config: BenchConfig) -> dict[str, Latencies]:
+def _measure(
+    service: ApiService, size: int, config: BenchConfig, note: Callable[[str], None]
+) -> dict[str, Latencies]:
+    """Each query's probe whose p50 is the median of `config.repeats` probes; `note` is told
+    how far the p50 moved between them."""
     found: dict[str, Latencies] = {}
     completed = _completed_up_to(size)
     paths = QUERIES | {DEEP_KEYSET_PAGE: _deep_keyset_path(service.port, completed)}
@@ -168,7 +173,16 @@ def _measure(service: ApiService, size: int, config: BenchConfig) -> dict[str, L
         if total != expected[name][0] or expected[name][1] not in (None, rows):
             raise RuntimeError(f"{path}: {total} in all, {rows} rows; expected {expected[name]}")
         probe(service.port, path, count=5, interval_s=0)  # warm the page cache
-        found[name] = probe(service.port, path, count=config.listing_requests, interval_s=0)
+        probes = sorted(
+            (
+                probe(service.port, path, count=config.listing_requests, interval_s=0)
+                for _ in range(config.repeats)
+            ),
+            key=lambda latencies: latencies.p50_s,
+        )
+        found[name] = probes[len(probes) // 2]
+        moved = Spread.of([latencies.p50_s for latencies in probes])
+        note(f"`{name}` p50 {moved.text(ms)}")
     return found
 
 
@@ -221,8 +235,14 @@ def _series(
         report.detail(
             4, f"- {mode}: inserted up to {size:,} tasks in {time.monotonic() - started:.1f} s"
         )
+        spreads: list[str] = []
         with service() as running:
-            measured[size] = _measure(running, size, config)
+            measured[size] = _measure(running, size, config, spreads.append)
+        report.detail(
+            4,
+            f"- {mode}, {size:,} tasks, the median of {config.repeats} probes of "
+            f"{config.listing_requests} requests each (lowest to highest): " + ", ".join(spreads),
+        )
     return measured
 
 

@@ -13,12 +13,12 @@ from offlinetube_api.api.body_limit import BodySizeLimit
 from offlinetube_api.api.docs_pages import install_docs_pages
 from offlinetube_api.api.event_messages import EventMessages
 from offlinetube_api.api.event_stream_limit import EventStreamLimit
+from offlinetube_api.api.media_first import MediaFirst
 from offlinetube_api.api.nosniff import NoSniff
 from offlinetube_api.api.openapi import operation_id
 from offlinetube_api.api.origins import HostCheck, SameOriginWrites, TrustedHosts
 from offlinetube_api.api.rate_limit import download_rate_limit
 from offlinetube_api.api.router import api_router
-from offlinetube_api.api.routes.thumbnails import ThumbnailsFirst
 from offlinetube_api.config import Settings
 from offlinetube_api.cookie_sets import MAX_COOKIE_FILE_BYTES
 from offlinetube_api.core import Core, embedded_core
@@ -183,8 +183,8 @@ def create_app(settings: Settings | None = None, *, download_slots: int | None =
             "ETag",
         ],
     )
-    # Ahead of the rest, since a library page's burst of thumbnails costs less than the stack.
-    app.add_middleware(ThumbnailsFirst, hosts=hosts)
+    # Ahead of the rest: thumbnails and video ranges cost less than the stack.
+    app.add_middleware(MediaFirst, hosts=hosts)
     # Outermost, so that every answer counts, the other middlewares' refusals included.
     app.add_middleware(CountRequests)
     app.include_router(api_router)

@@ -128,7 +128,7 @@ KEY_HELP = (
 )
 # How a key may be sent, for /openapi.json (clients, Swagger UI's Authorize): either one.
 # As route dependencies they only declare it; `_presented_key` reads the key for every path,
-# the thumbnail fast path too, which no route dependency reaches.
+# MediaFirst's answers too (api/media_first.py), which no route dependency reaches.
 KEY_SCHEMES = [
     Security(HTTPBearer(scheme_name="BearerKey", description=KEY_HELP, auto_error=False)),
     Security(

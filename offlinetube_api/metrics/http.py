@@ -77,8 +77,8 @@ class CountRequests:
 
 
 def route_template(scope: Scope) -> str:
-    """The template of the route the router chose; for a request answered before routing (the
-    thumbnails' fast path, a CORS preflight, a refused host), of the documented path it
+    """The template of the route the router chose, or MediaFirst's; for another request
+    answered before routing (a CORS preflight, a refused host), of the documented path it
     names."""
     chosen: BaseRoute | None = scope.get("route")
     path = getattr(chosen, "path", None)

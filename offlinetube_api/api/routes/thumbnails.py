@@ -1,20 +1,17 @@
 """GET/HEAD /api/thumbnails/{task_id}: served from memory with an ETag, answering 304 to
-`If-None-Match`; the common request by a middleware ahead of the middleware stack and the
-router, so the library page's burst of `<img>` requests skips FastAPI's per-request machinery
-(see bench/RESULTS.md for the figures)."""
+`If-None-Match`; the common request by MediaFirst (api/media_first.py), ahead of the
+middleware stack and the router, so the library page's burst of `<img>` requests skips
+FastAPI's per-request machinery (see bench/RESULTS.md for the figures)."""
 
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.routing import APIRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from offlinetube_api.api.auth import media_access
 from offlinetube_api.api.media_response import MediaFileResponse
-from offlinetube_api.api.nosniff import NOSNIFF_HEADER
 from offlinetube_api.api.openapi import CONTENT_RANGE, VALIDATORS, binary
-from offlinetube_api.api.origins import HostCheck
-from offlinetube_api.errors import THUMBNAIL_NOT_FOUND, OfflineTubeError, ThumbnailNotFound
+from offlinetube_api.errors import THUMBNAIL_NOT_FOUND, ThumbnailNotFound
 from offlinetube_api.schemas import ErrorMessage
 from offlinetube_api.thumbnail_cache import Thumbnail, ThumbnailCache
 
@@ -53,88 +50,33 @@ def thumbnail_response(thumbnail: Thumbnail, if_none_match: str | None) -> Respo
     return Response(thumbnail.body, media_type=thumbnail.media_type, headers=headers)
 
 
-class ThumbnailsFirst:
-    """Middleware, just inside the request counter, that answers the common thumbnail request
-    itself: a GET or HEAD of `/api/thumbnails/<id>` without `Origin`, from a host `hosts`
-    admits, with access granted, for a thumbnail held in memory. A library page asks for dozens
-    at once, and the middleware stack and the router cost more than such an answer (bench
-    figure 1). Every other request, a refusal or a miss included, goes on through the stack to
-    the documented route below, which answers it with CORS and error handling like any route.
+async def answer_thumbnail(scope: Scope, task_id: str, receive: Receive, send: Send) -> bool:
+    """MediaFirst's fast answer (access already granted): a thumbnail held in memory, 200 or
+    304; False, having sent nothing, for anything else (a 404, or a large file served from disk
+    with ranges), which the route below then answers.
 
     The lookup runs on the event loop on purpose: a hit costs at most three `lstat` calls of a
     local folder (microseconds), while a hop to a worker thread costs more than the answer."""
-
-    _PREFIX = PATH.removesuffix("{task_id}")
-
-    def __init__(self, app: ASGIApp, *, hosts: HostCheck) -> None:
-        self._app = app
-        self._hosts = hosts
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        answered = (
-            scope["type"] == "http"
-            and scope["method"] in ("GET", "HEAD")
-            and await self._answered(scope, send)
-        )
-        if not answered:
-            await self._app(scope, receive, send)
-
-    async def _answered(self, scope: Scope, send: Send) -> bool:
-        task_id = scope["path"].removeprefix(self._PREFIX)
-        if task_id == scope["path"] or not task_id or "/" in task_id:
-            return False
-        host, if_none_match = "", None
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                return False  # a cross-origin read: CORSMiddleware's to answer
-            if name == b"host":
-                host = value.decode("latin-1")
-            elif name == b"if-none-match":
-                if_none_match = value.decode("latin-1")
-        if not await self._hosts.admits(scope, host) or not await _access_granted(scope):
-            return False
-        thumbnail = thumbnail_cache(scope["app"]).probe(task_id)
-        if thumbnail is None or thumbnail.body is None:
-            return False  # a 404, or a large file served from disk with ranges
-        scope["route"] = _GET_ROUTE  # the request counter's route label
-        not_modified = if_none_match is not None and _matches(if_none_match, thumbnail.etag)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 304 if not_modified else 200,
-                "headers": _raw_headers(thumbnail, with_body=not not_modified),
-            }
-        )
-        bodyless = not_modified or scope["method"] == "HEAD"
-        await send({"type": "http.response.body", "body": b"" if bodyless else thumbnail.body})
-        return True
-
-
-async def _access_granted(scope: Scope) -> bool:
-    request = Request(scope)
-    query = request.query_params if scope["query_string"] else {}
-    auth = scope["app"].state.auth
-    try:
-        await media_access(request, auth, query.get("exp"), query.get("sig"), query.get("kid"))
-    except OfflineTubeError:
+    thumbnail = thumbnail_cache(scope["app"]).probe(task_id)
+    if thumbnail is None or thumbnail.body is None:
         return False
-    return True
-
-
-def _raw_headers(thumbnail: Thumbnail, *, with_body: bool) -> list[tuple[bytes, bytes]]:
-    """What thumbnail_response's answer carries once through the stack, for a request without
-    `Origin`: CORSMiddleware adds `Vary: Origin` to every such answer, NoSniff its header."""
+    scope["route"] = _GET_ROUTE  # the request counter's route label
+    if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
+    not_modified = if_none_match is not None and _matches(if_none_match.decode(), thumbnail.etag)
     headers = [
         (b"etag", thumbnail.etag.encode()),
         (b"last-modified", thumbnail.last_modified.encode()),
         (b"cache-control", CACHE_CONTROL_RAW),
     ]
-    if with_body:
+    if not not_modified:
         headers.append((b"content-length", str(thumbnail.size).encode()))
         headers.append((b"content-type", thumbnail.media_type.encode()))
-    headers.append((b"vary", b"Origin"))
-    headers.append(NOSNIFF_HEADER)
-    return headers
+    await send(
+        {"type": "http.response.start", "status": 304 if not_modified else 200, "headers": headers}
+    )
+    bodyless = not_modified or scope["method"] == "HEAD"
+    await send({"type": "http.response.body", "body": b"" if bodyless else thumbnail.body})
+    return True
 
 
 IMAGE_TYPES = ("image/jpeg", "image/webp", "image/png")

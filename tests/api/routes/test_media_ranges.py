@@ -141,18 +141,21 @@ def test_range_across_chunks_matches_the_file_byte_for_byte(
     assert response.content == content[start : end + 1]
 
 
-def _cut_short_range(service: RunningService, path: Path, size: int) -> tuple[bytes, bytes]:
-    """Asks for the whole of `path` as one range, reading slowly, and truncates the file to
-    1 MiB once the head has arrived: the head and the body bytes received before the close."""
+def _cut_short_range(
+    service: RunningService, path: Path, size: int, *, as_range: bool
+) -> tuple[bytes, bytes]:
+    """Asks for the whole of `path`, as one range or plainly, reading slowly, and truncates the
+    file to 1 MiB once the head has arrived: the head and the body bytes received before the
+    close."""
     port = service.client.base_url.port
     assert port is not None
     with socket.socket() as connection:
         connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         connection.settimeout(10)
         connection.connect(("127.0.0.1", port))
+        asked = f"Range: bytes=0-{size - 1}\r\n" if as_range else ""
         connection.sendall(
-            f"GET /api/stream/{path.name} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Range: bytes=0-{size - 1}\r\n\r\n".encode()
+            f"GET /api/stream/{path.name} HTTP/1.1\r\nHost: 127.0.0.1\r\n{asked}\r\n".encode()
         )
         received = b""
         while b"\r\n\r\n" not in received:
@@ -164,16 +167,19 @@ def _cut_short_range(service: RunningService, path: Path, size: int) -> tuple[by
     return head, body
 
 
+@pytest.mark.parametrize("as_range", [True, False])
 def test_file_truncated_while_served_ends_the_answer_short_and_closes(
-    service: RunningService, caplog: pytest.LogCaptureFixture
+    service: RunningService, caplog: pytest.LogCaptureFixture, as_range: bool
 ) -> None:
     size = 48 * 1024 * 1024  # far more than the socket buffers hold
     name, content = _plant(service.settings.downloads_dir, f"video__{uuid.uuid4()}.mp4", size)
 
     with caplog.at_level(logging.WARNING, logger="offlinetube_api.api.media_response"):
-        head, body = _cut_short_range(service, service.settings.downloads_dir / name, size)
+        head, body = _cut_short_range(
+            service, service.settings.downloads_dir / name, size, as_range=as_range
+        )
 
-    assert head.startswith(b"HTTP/1.1 206 ")
+    assert head.startswith(b"HTTP/1.1 206 " if as_range else b"HTTP/1.1 200 ")
     assert f"content-length: {size}".encode() in head.lower()
     assert 0 < len(body) < size
     assert body == content[: len(body)]

@@ -1,12 +1,16 @@
 """GET/HEAD /api/stream/{filename}: only `video__<uuid>.<ext>` files of the downloads folder,
 served inline with ranges, and never a byte from anywhere else."""
 
+import os
+import socket
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from tests.fixtures.processes import open_files
 from tests.fixtures.raw_http import (
     CANARY,
     CANARY_ID,
@@ -270,3 +274,70 @@ def test_stream_raw_request_target_reaches_the_route(service: RunningService) ->
     response = raw_get(service, f"/api/stream/video__{TASK_ID}.mp4")
 
     assert (response.status, response.body) == (200, CANARY)
+
+
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [("GET", {}), ("GET", {"Range": "bytes=100-1099"}), ("GET", {"Range": "bytes=-10"}),
+     ("HEAD", {}), ("GET", {"Range": "bytes=999999999-"})],
+)  # fmt: skip
+def test_stream_fast_lane_answers_as_the_documented_route_does(
+    service: RunningService, clip: tuple[str, bytes], method: str, headers: dict[str, str]
+) -> None:
+    """A request without `Origin` is answered ahead of the middleware stack (MediaFirst); one
+    with `Origin` goes through it to the route. Apart from CORS's own headers, they match."""
+    url, _ = clip
+
+    def answer(extra: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        response = service.client.request(method, url, headers=headers | extra)
+        kept = {
+            name: value
+            for name, value in response.headers.items()
+            if name != "date" and not name.startswith("access-control-")
+        }
+        return response.status_code, response.content, kept
+
+    fast, routed = answer({}), answer({"Origin": "http://app.example"})
+
+    assert fast == routed
+    assert fast[2]["x-content-type-options"] == "nosniff"
+    assert fast[2]["vary"] == "Origin"
+
+
+def test_stream_download_query_still_answers_an_attachment(
+    service: RunningService, clip: tuple[str, bytes]
+) -> None:
+    url, content = clip
+
+    response = service.client.get(f"{url}?download=true")
+
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.content == content
+
+
+def test_stream_client_leaving_a_long_answer_stops_its_reads(service: RunningService) -> None:
+    """A whole 256 GiB file (sparse: it takes no room) asked for and the connection closed
+    after its first bytes: the service closes the file within the deadline, where reading the
+    rest into the gone connection would take minutes."""
+    name = f"video__{uuid.uuid4()}.mp4"
+    path = service.settings.downloads_dir / name
+    path.touch()
+    os.truncate(path, 256 * 1024**3)
+    port = service.client.base_url.port
+    assert port is not None
+    with socket.socket() as connection:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        connection.connect(("127.0.0.1", port))
+        connection.sendall(f"GET /api/stream/{name} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        received = b""
+        while not received.partition(b"\r\n\r\n")[2]:  # the head and some of the body
+            received += connection.recv(65536)
+        assert received.startswith(b"HTTP/1.1 200 ")
+        assert str(path) in open_files()
+
+    deadline = time.monotonic() + 10
+    while str(path) in open_files():
+        assert time.monotonic() < deadline, "the file is still open 10 s after the client left"
+        time.sleep(0.05)
+    assert service.client.get("/api/health").status_code == 200
