@@ -4,8 +4,9 @@ and videos (a playing `<video>` asks for range after range). For these answers t
 FastAPI's routing and dependency solving cost more than the answer itself (bench figures 1 and
 2, bench/notes.md).
 
-It takes a GET or HEAD of `/api/thumbnails/<id>` or `/api/stream/<name>` without `Origin`, from
-a host the HostCheck admits, with media access granted, and hands it to the route module's
+It takes a GET or HEAD of `/api/thumbnails/<id>` or `/api/stream/<name>` without `Origin` and
+without a body, from a host the HostCheck admits (the first `Host`, as TrustedHosts reads it),
+with media access granted, and hands it to the route module's
 fast answer (`answer_thumbnail`, `answer_video`), which gives up (returns False) before sending
 anything for whatever it does not answer itself. Every other request, a refusal, a miss or a
 cross-origin read included, goes on through the stack to the documented routes, which answer
@@ -48,13 +49,15 @@ class MediaFirst:
         await self._app(scope, receive, send)
 
     async def _taken(self, scope: Scope) -> bool:
-        host = ""
+        host: str | None = None
         for name, value in scope["headers"]:
             if name == b"origin":
                 return False  # a cross-origin read: CORSMiddleware's to answer
-            if name == b"host":
-                host = value.decode("latin-1")
-        return await self._hosts.admits(scope, host) and await _access_granted(scope)
+            if name in (b"content-length", b"transfer-encoding") and value != b"0":
+                return False  # a body: BodySizeLimit's to judge
+            if name == b"host" and host is None:
+                host = value.decode("latin-1")  # the first, as TrustedHosts reads it
+        return await self._hosts.admits(scope, host or "") and await _access_granted(scope)
 
 
 def _lane(scope: Scope) -> tuple[FastAnswer, str] | None:

@@ -62,7 +62,10 @@ async def answer_thumbnail(scope: Scope, task_id: str, receive: Receive, send: S
         return False
     scope["route"] = _GET_ROUTE  # the request counter's route label
     if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
-    not_modified = if_none_match is not None and _matches(if_none_match.decode(), thumbnail.etag)
+    # Latin-1, as Starlette reads headers for the route: any bytes decode, none into spaces.
+    not_modified = if_none_match is not None and _matches(
+        if_none_match.decode("latin-1"), thumbnail.etag
+    )
     headers = [
         (b"etag", thumbnail.etag.encode()),
         (b"last-modified", thumbnail.last_modified.encode()),
