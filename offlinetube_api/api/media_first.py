@@ -6,9 +6,9 @@ FastAPI's routing and dependency solving cost more than the answer itself (bench
 
 It takes a GET or HEAD of `/api/thumbnails/<id>` or `/api/stream/<name>` without `Origin` and
 without a body, from a host the HostCheck admits (the first `Host`, as TrustedHosts reads it),
-with media access granted, and hands it to the route module's
-fast answer (`answer_thumbnail`, `answer_video`), which gives up (returns False) before sending
-anything for whatever it does not answer itself. Every other request, a refusal, a miss or a
+with media access granted, and hands it to the route module's fast answer (`answer_thumbnail`,
+`answer_video`), which gives up (returns False) before sending anything for whatever it does
+not answer itself. Every other request, a refusal, a miss or a
 cross-origin read included, goes on through the stack to the documented routes, which answer
 it with CORS, errors and dependencies like any route. The answers carry the two headers the
 stack adds to an answer to a request without `Origin`: CORSMiddleware's `Vary: Origin` and

@@ -74,10 +74,12 @@ class MediaFileResponse(FileResponse):
             return False
         if self.stat_result.st_size <= self.chunk_size:
             return True
-        headers = dict(scope["headers"])
-        if b"if-range" in headers:
-            return False  # a stale validator turns the range into the whole file
-        http_range = headers.get(b"range")
+        http_range: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"if-range":
+                return False  # a stale validator turns the range into the whole file
+            if name == b"range" and http_range is None:
+                http_range = value  # the first, as Starlette reads it
         bounded = _BOUNDED_RANGE.fullmatch(http_range.decode("latin-1")) if http_range else None
         return bounded is not None and int(bounded[2]) - int(bounded[1]) < self.chunk_size
 

@@ -19,7 +19,6 @@ PATH = "/api/thumbnails/{task_id}"
 # Browsers revalidate on every use, so a removed or replaced thumbnail shows at once; the
 # revalidation is a 304 without a body.
 CACHE_CONTROL = "public, no-cache"
-CACHE_CONTROL_RAW = CACHE_CONTROL.encode()
 
 router = APIRouter(prefix="/api/thumbnails", tags=["media"])
 
@@ -61,24 +60,12 @@ async def answer_thumbnail(scope: Scope, task_id: str, receive: Receive, send: S
     if thumbnail is None or thumbnail.body is None:
         return False
     scope["route"] = _GET_ROUTE  # the request counter's route label
-    if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
     # Latin-1, as Starlette reads headers for the route: any bytes decode, none into spaces.
-    not_modified = if_none_match is not None and _matches(
-        if_none_match.decode("latin-1"), thumbnail.etag
+    if_none_match = next(
+        (value.decode("latin-1") for name, value in scope["headers"] if name == b"if-none-match"),
+        None,
     )
-    headers = [
-        (b"etag", thumbnail.etag.encode()),
-        (b"last-modified", thumbnail.last_modified.encode()),
-        (b"cache-control", CACHE_CONTROL_RAW),
-    ]
-    if not not_modified:
-        headers.append((b"content-length", str(thumbnail.size).encode()))
-        headers.append((b"content-type", thumbnail.media_type.encode()))
-    await send(
-        {"type": "http.response.start", "status": 304 if not_modified else 200, "headers": headers}
-    )
-    bodyless = not_modified or scope["method"] == "HEAD"
-    await send({"type": "http.response.body", "body": b"" if bodyless else thumbnail.body})
+    await thumbnail_response(thumbnail, if_none_match)(scope, receive, send)
     return True
 
 
