@@ -153,21 +153,46 @@ def _restartable(store: dict[str, str]) -> dict[str, str]:
     return store | {"stalled_after_seconds": "20"} if store else store
 
 
+FAILED_PHASES = pytest.StashKey[set[str]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
+    """Notes on the test which of its phases failed (`FAILED_PHASES`), for fixtures whose
+    teardown says more when the test failed."""
+    report: pytest.TestReport = yield
+    if report.failed:
+        item.stash.setdefault(FAILED_PHASES, set()).add(report.when)
+    return report  # type: ignore[return-value]
+
+
+def _report_if_failed(request: pytest.FixtureRequest, service: ServiceProcess) -> None:
+    """After a failed test: how the service process ended and the end of its log, printed
+    during teardown so pytest shows them beside the failure ("Captured stdout teardown")."""
+    if request.node.stash.get(FAILED_PHASES, set()):
+        print(service.post_mortem())
+
+
 @pytest.fixture
 def service_process(
-    tmp_path: Path, service_databases: Callable[[], dict[str, str]]
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    service_databases: Callable[[], dict[str, str]],
 ) -> Iterator[ServiceProcess]:
     """`python -m offlinetube_api` in its own process, for tests that kill or restart it."""
     service = ServiceProcess(
         tmp_path, allow_private_urls="true", **_restartable(service_databases())
     )
     yield service
+    _report_if_failed(request, service)
     service.stop()
 
 
 @pytest.fixture
 def installation(
-    tmp_path: Path, service_databases: Callable[[], dict[str, str]]
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    service_databases: Callable[[], dict[str, str]],
 ) -> Iterator[ServiceProcess]:
     """Like `service_process`, with its folders in `tmp_path/install`, so a test can keep other
     files (a backup, a copy) beside the installation rather than in it."""
@@ -176,6 +201,7 @@ def installation(
     )
     made.root.mkdir()
     yield made
+    _report_if_failed(request, made)
     made.stop()
 
 
