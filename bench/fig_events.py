@@ -5,10 +5,12 @@ service idle and beside the same burst of 300 clients asking for `/api/health` i
 import asyncio
 import threading
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from bench.fig_listing import grow
 from bench.load import Latencies, probe
+from bench.repeats import Spread
 from bench.report import Figure, Report, mib, ms
 from bench.servers import ApiService, rss_bytes
 from bench.tools import BenchConfig
@@ -137,42 +139,53 @@ def _measure(service: ApiService, config: BenchConfig) -> Measured:
     )
 
 
-def _figures(report: Report, config: BenchConfig, found: Measured) -> None:
+def _figures(report: Report, config: BenchConfig, runs: list[Measured]) -> None:
+    """Each figure is the median over `runs` (a fresh service each), with its lowest and
+    highest; a latency ratio is taken run by run, each p99 beside its own reference."""
     streams, tasks = config.event_streams, config.event_tasks
-    growth = found.peak_rss - found.idle_rss
+    growth = Spread.of([run.peak_rss - run.idle_rss for run in runs])
+    peak = Spread.of([run.peak_rss for run in runs])
+    held = Spread.of([run.held_rss for run in runs])
+    idle_rss = Spread.of([run.idle_rss for run in runs])
     report.add(
         Figure(
             7,
             f"Memory with {streams} event streams over {tasks:,} tasks (RSS growth, peak)",
-            f"+{mib(growth)} (peak {mib(found.peak_rss)}, {mib(found.held_rss)} held)",
-            f"idle {mib(found.idle_rss)}",
-            growth / MEMORY_TARGET,
+            f"+{growth.text(mib)} (peak {peak.text(mib)}, {held.text(mib)} held)",
+            f"idle {idle_rss.text(mib)}",
+            growth.median / MEMORY_TARGET,
             "< 64 MiB (ratio < 1)",
-            growth < MEMORY_TARGET,
+            growth.median < MEMORY_TARGET,
         )
     )
-    rows = (
-        ("opening at once", found.opening, f"{streams} `health` at once", found.health_burst),
-        ("open", found.held, "idle", found.idle),
+    rows = (  # the probe, and the reference it is judged against
+        ("opening at once", "opening", f"{streams} `health` at once", "health_burst"),
+        ("open", "held", "idle", "idle"),
     )
-    for name, measured, reference_name, reference in rows:
-        ratio = measured.p99_s / reference.p99_s
+    for name, measured_field, reference_name, reference_field in rows:
+        measured, reference = attrgetter(measured_field), attrgetter(reference_field)
+        ratio = Spread.of([measured(run).p99_s / reference(run).p99_s for run in runs])
         report.add(
             Figure(
                 7,
                 f"`health` p99 while {streams} event streams are {name}",
-                f"p50 {ms(measured.p50_s)}, p99 {ms(measured.p99_s)}",
-                f"{reference_name}: p50 {ms(reference.p50_s)}, p99 {ms(reference.p99_s)}",
-                ratio,
+                _percentiles([measured(run) for run in runs]),
+                f"{reference_name}: {_percentiles([reference(run) for run in runs])}",
+                ratio.median,
                 f"<= {LATENCY_TARGET}",
-                ratio <= LATENCY_TARGET,
-            )
+                ratio.median <= LATENCY_TARGET,
+            ),
+            f"- `health` p99 while the streams are {name}, over its reference, run by run: "
+            f"{ratio.text(lambda value: f'{value:.3f}')} (moved {ratio.moved:.0%} of its median).",
         )
-    admitted = found.statuses.count(200)
+    statuses = [status for run in runs for status in run.statuses]
+    admitted = min(run.statuses.count(200) for run in runs)
     report.detail(
         7,
-        f"- {admitted} of {streams} streams answered 200 "
-        f"(others: {sorted(set(found.statuses) - {200}) or 'none'}), from "
+        f"- {len(runs)} runs, each on a freshly started service; each figure is their median, "
+        "their lowest and highest in brackets.",
+        f"- At least {admitted} of {streams} streams answered 200 in every run "
+        f"(others: {sorted(set(statuses) - {200}) or 'none'}), from "
         f"{-(-streams // STREAMS_PER_ADDRESS)} loopback addresses, {STREAMS_PER_ADDRESS} each; "
         f"OFFLINETUBE_MAX_EVENT_STREAMS={streams}, the per-address caps at their defaults.",
         f"- The library: {tasks:,} finished tasks, so a new stream's snapshot (the unfinished "
@@ -186,6 +199,15 @@ def _figures(report: Report, config: BenchConfig, found: Measured) -> None:
 def run_events_figure(report: Report, config: BenchConfig, scratch: Path) -> None:
     root = scratch / "events-service"
     grow(root, 0, config.event_tasks)
-    with ApiService(root, max_event_streams=str(config.event_streams)) as service:
-        found = _measure(service, config)
-    _figures(report, config, found)
+    runs: list[Measured] = []
+    for _ in range(config.repeats):
+        with ApiService(root, max_event_streams=str(config.event_streams)) as service:
+            runs.append(_measure(service, config))
+    _figures(report, config, runs)
+
+
+def _percentiles(runs: list[Latencies]) -> str:
+    """p50 and p99, each the median over the runs with its range."""
+    p50 = Spread.of([run.p50_s for run in runs])
+    p99 = Spread.of([run.p99_s for run in runs])
+    return f"p50 {p50.text(ms)}, p99 {p99.text(ms)}"

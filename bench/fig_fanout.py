@@ -16,6 +16,7 @@ from bench.fig_events import MEMORY_TARGET, STREAMS_PER_ADDRESS, PeakRss
 from bench.fig_overhead import submit
 from bench.load import percentile
 from bench.postgres import bench_database
+from bench.repeats import Spread
 from bench.report import Figure, Report, mib, ms
 from bench.servers import ApiService, rss_bytes
 from bench.tools import BenchConfig
@@ -180,64 +181,87 @@ def _measure(service: ApiService, config: BenchConfig, site: FixtureSite) -> Fan
     return asyncio.run(_fan_out(service, urls, config.event_streams))
 
 
-def _figures(report: Report, config: BenchConfig, found: dict[str, FanOut]) -> None:
+def _completed(fan_out: FanOut) -> int:
+    """How many of the tasks some client saw completed."""
+    return sum(
+        any((task, "completed") in listener.seen for listener in fan_out.listeners)
+        for task in fan_out.tasks
+    )
+
+
+def _complete_clients(fan_out: FanOut) -> int:
+    """How many clients saw every task's final state."""
+    return sum(_saw_every_end(listener, fan_out.tasks) for listener in fan_out.listeners)
+
+
+def _p99_last(fan_out: FanOut) -> float:
+    return percentile(Delivery.of(fan_out).last, 99)
+
+
+def _figures(report: Report, config: BenchConfig, found: dict[str, list[FanOut]]) -> None:
+    """Each mode's figures over its runs (a fresh service each): the fewest clients that saw
+    everything in any run, and the median of the rest with its lowest and highest."""
     streams, downloads = config.event_streams, config.fanout_downloads
-    delivery = {mode: Delivery.of(fan_out) for mode, fan_out in found.items()}
-    for mode, fan_out in found.items():
-        complete = sum(_saw_every_end(listener, fan_out.tasks) for listener in fan_out.listeners)
-        completed = {
-            task for task in fan_out.tasks
-            if any((task, "completed") in listener.seen for listener in fan_out.listeners)
-        }  # fmt: skip
+    for mode, runs in found.items():
+        complete = min(map(_complete_clients, runs))
+        completed = min(map(_completed, runs))
         report.add(
             Figure(
                 8,
                 f"Fan-out, {mode}: clients that saw every final state of {downloads} downloads",
-                f"{complete} of {streams} ({len(completed)} of {downloads} completed)",
+                f"{complete} of {streams} ({completed} of {downloads} completed), the least of "
+                f"{len(runs)} runs",
                 f"all {streams}",
                 complete / streams,
                 "1.0",
-                complete == streams and len(completed) == downloads,
+                complete == streams and completed == downloads,
             )
         )
-        growth = fan_out.peak_rss - fan_out.idle_rss
+        growth = Spread.of([run.peak_rss - run.idle_rss for run in runs])
+        peak = Spread.of([run.peak_rss for run in runs])
+        held = Spread.of([run.open_rss for run in runs])
+        idle = Spread.of([run.idle_rss for run in runs])
         report.add(
             Figure(
                 8,
                 f"Fan-out, {mode}: API process memory with {streams} streams during the downloads",
-                f"+{mib(growth)} (peak {mib(fan_out.peak_rss)}, {mib(fan_out.open_rss)} "
-                "with the streams open)",
-                f"idle {mib(fan_out.idle_rss)}",
-                growth / MEMORY_TARGET,
+                f"+{growth.text(mib)} (peak {peak.text(mib)}, {held.text(mib)} with the streams "
+                "open)",
+                f"idle {idle.text(mib)}",
+                growth.median / MEMORY_TARGET,
                 "< 64 MiB growth (ratio < 1)",
-                growth < MEMORY_TARGET,
+                growth.median < MEMORY_TARGET,
             )
         )
-    reference = delivery["SQLite"].last
-    for mode, timed in delivery.items():
-        ratio = percentile(timed.last, 99) / percentile(reference, 99)
+    reference = Spread.of([_p99_last(run) for run in found["SQLite"]])
+    for mode, runs in found.items():
+        p99 = Spread.of([_p99_last(run) for run in runs])
+        p50 = Spread.of([percentile(Delivery.of(run).last, 50) for run in runs])
         report.add(
             Figure(
                 8,
                 f"Fan-out, {mode}: state change to the last of {streams} clients",
-                timed.text(timed.last),
-                "itself (SQLite)"
-                if mode == "SQLite"
-                else f"SQLite: {delivery['SQLite'].text(reference)}",
-                ratio,
+                f"p50 {p50.text(ms)}, p99 {p99.text(ms)}",
+                "itself (SQLite)" if mode == "SQLite" else f"SQLite: p99 {reference.text(ms)}",
+                p99.median / reference.median,
                 "none set",
                 None,
             ),
         )
-        report.detail(
-            8,
-            f"- {mode}: {len(timed.last)} timed changes (`downloading`, `completed`); to the first "
-            f"client {timed.text(timed.first)}, to the last {timed.text(timed.last)}; all "
-            f"{downloads} downloads ended {found[mode].seconds:.1f} s after the first "
-            f"submission; first client to last {timed.text(timed.spread)}.",
-        )
+        for n, run in enumerate(runs, 1):
+            timed = Delivery.of(run)
+            report.detail(
+                8,
+                f"- {mode}, run {n}: {len(timed.last)} timed changes (`downloading`, "
+                f"`completed`); to the first client {timed.text(timed.first)}, to the last "
+                f"{timed.text(timed.last)}; all {downloads} downloads ended {run.seconds:.1f} s "
+                f"after the first submission; first client to last {timed.text(timed.spread)}.",
+            )
     report.detail(
         8,
+        f"- {config.repeats} runs per mode, each on a freshly started service (and, for "
+        "PostgreSQL, a fresh database); each figure is their median, their lowest and highest "
+        "in brackets; the ratio of the PostgreSQL delivery is the median p99 over SQLite's.",
         f"- {streams} clients (Python asyncio, in the bench process, from "
         f"{-(-streams // STREAMS_PER_ADDRESS)} loopback addresses) hold `GET /api/events` open, "
         f"then {downloads} downloads of the fixture clip are submitted, each paced to about "
@@ -253,19 +277,22 @@ def run_fanout_figure(
     report: Report, config: BenchConfig, site: FixtureSite, scratch: Path, databases: Databases
 ) -> None:
     streams, slots = str(config.event_streams), str(config.fanout_slots)
-    found: dict[str, FanOut] = {}
-    with ApiService(
-        scratch / "fanout-sqlite", max_event_streams=streams, max_concurrent_downloads=slots
-    ) as service:
-        found["SQLite"] = _measure(service, config, site)
-    with (
-        bench_database(databases) as url,
-        ApiService(
-            scratch / "fanout-postgres",
-            database_url=url,
+    found: dict[str, list[FanOut]] = {"SQLite": [], "PostgreSQL": []}
+    for n in range(config.repeats):
+        with ApiService(
+            scratch / f"fanout-sqlite-{n}",
             max_event_streams=streams,
             max_concurrent_downloads=slots,
-        ) as service,
-    ):
-        found["PostgreSQL"] = _measure(service, config, site)
+        ) as service:
+            found["SQLite"].append(_measure(service, config, site))
+        with (
+            bench_database(databases) as url,
+            ApiService(
+                scratch / f"fanout-postgres-{n}",
+                database_url=url,
+                max_event_streams=streams,
+                max_concurrent_downloads=slots,
+            ) as service,
+        ):
+            found["PostgreSQL"].append(_measure(service, config, site))
     _figures(report, config, found)

@@ -3,14 +3,17 @@ an API-only replica (`serve --workers 0`) and that many `offlinetube-api worker`
 PostgreSQL database, one download slot each, sharing the media folders; embedded mode, the
 reference: one process with that many slots."""
 
+import tempfile
 import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 import psycopg
 
 from bench.fig_overhead import run_api
 from bench.postgres import bench_database
+from bench.repeats import Spread, take_turns
 from bench.report import Figure, Report
 from bench.servers import ApiService, WorkerProcess
 from bench.tools import BenchConfig
@@ -39,7 +42,7 @@ def _urls(site: FixtureSite, config: BenchConfig, round_name: str) -> list[str]:
 
 
 def _embedded(site: FixtureSite, config: BenchConfig, scratch: Path, workers: int) -> float:
-    root = scratch / f"throughput-sqlite-{workers}"
+    root = Path(tempfile.mkdtemp(prefix=f"throughput-sqlite-{workers}-", dir=scratch))  # per run
     with ApiService(root, max_concurrent_downloads=str(workers), **PER_SITE) as service:
         return run_api(service, _urls(site, config, f"sqlite {workers}"))
 
@@ -62,7 +65,7 @@ def _distributed(site: FixtureSite, config: BenchConfig, scratch: Path, database
                  workers: int) -> float:  # fmt: skip
     """An API-only replica first (it makes the schema), then `workers` worker processes with
     one slot each; timed from the first submission once every worker has registered."""
-    media = scratch / f"throughput-postgres-{workers}"
+    media = Path(tempfile.mkdtemp(prefix=f"throughput-postgres-{workers}-", dir=scratch))
     with bench_database(databases) as url, ExitStack() as running:
         api = running.enter_context(
             ApiService(
@@ -93,22 +96,30 @@ def run_throughput_figure(report: Report, config: BenchConfig, site: FixtureSite
     n = config.throughput_downloads
     per_minute: dict[str, dict[int, float]] = {"embedded": {}, "distributed": {}}
     for workers in config.throughput_workers:
-        embedded = _embedded(site, config, scratch, workers)
-        distributed = _distributed(site, config, scratch, databases, workers)
-        per_minute["embedded"][workers] = n / embedded * 60
-        per_minute["distributed"][workers] = n / distributed * 60
-        ratio = embedded / distributed
+        turns = take_turns(
+            partial(_distributed, site, config, scratch, databases, workers),
+            partial(_embedded, site, config, scratch, workers),
+            repeats=config.repeats,
+        )
+        distributed, embedded, _ = turns.spread(float)
+        ratio = Spread.of([e / d for d, e in zip(turns.service, turns.reference, strict=True)])
+        per_minute["embedded"][workers] = n / embedded.median * 60
+        per_minute["distributed"][workers] = n / distributed.median * 60
         report.add(
             Figure(
                 9,
                 f"Throughput, {n} paced downloads, {workers} worker{'s' * (workers > 1)}",
-                f"distributed {distributed:.1f} s, {n / distributed * 60:.1f}/min",
-                f"embedded, {workers} slot{'s' * (workers > 1)}: {embedded:.1f} s, "
-                f"{n / embedded * 60:.1f}/min",
-                ratio,
+                f"distributed {distributed.text(_seconds)}, "
+                f"{per_minute['distributed'][workers]:.1f}/min",
+                f"embedded, {workers} slot{'s' * (workers > 1)}: {embedded.text(_seconds)}, "
+                f"{per_minute['embedded'][workers]:.1f}/min",
+                ratio.median,
                 "none set",
                 None,
-            )
+            ),
+            f"- {workers} worker{'s' * (workers > 1)}: embedded time over distributed time, run "
+            f"by run, {ratio.text(lambda value: f'{value:.3f}')} (moved {ratio.moved:.0%} of its "
+            "median).",
         )
     one = min(config.throughput_workers)
     scaling = "; ".join(
@@ -120,6 +131,9 @@ def run_throughput_figure(report: Report, config: BenchConfig, site: FixtureSite
     ideal = n * config.throughput_seconds
     report.detail(
         9,
+        f"- {config.repeats} runs of each size, distributed and embedded in turns, each on "
+        "freshly started processes (and a fresh database); each time is their median, their "
+        "lowest and highest in brackets, and the rates per minute are taken from the medians.",
         f"- Each download is the fixture clip served at a pace that lasts about "
         f"{config.throughput_seconds:.0f} s, so one slot needs at least {ideal:.0f} s for all "
         f"{n}. Wall time from the first submission to the last download completed (every one "
@@ -133,3 +147,7 @@ def run_throughput_figure(report: Report, config: BenchConfig, site: FixtureSite
         f"OFFLINETUBE_MAX_PER_SITE={PER_SITE['max_per_site']}: all downloads come from one "
         "site, which the default of 2 would hold to 2 at a time whatever the workers.",
     )
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s"

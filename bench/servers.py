@@ -242,6 +242,12 @@ def rss_bytes(pid: int) -> int:
     return _proc_kib_field(f"/proc/{pid}/status", "VmRSS:")
 
 
+def uss_bytes(pid: int) -> int:
+    """Unique set size: the resident pages no other process maps (private, clean or dirty)."""
+    rollup = f"/proc/{pid}/smaps_rollup"
+    return _proc_kib_field(rollup, "Private_Clean:") + _proc_kib_field(rollup, "Private_Dirty:")
+
+
 def pss_bytes(pid: int) -> int:
     """Proportional set size: shared pages (a forkserver's imports) split among sharers."""
     return _proc_kib_field(f"/proc/{pid}/smaps_rollup", "Pss:")
