@@ -10,6 +10,7 @@ one it was sent to is refused (403) unless that origin is named in OFFLINETUBE_C
 `*` there opens reads only. Requests without `Origin` (curl, scripts) are not browsers' and
 pass."""
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -22,6 +23,8 @@ from offlinetube_api.errors import CrossOriginWrite, UnknownHost, error_response
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+# A service sees few distinct `Host` headers; parsing one costs more than a thumbnail's lookup.
+@lru_cache(maxsize=256)
 def host_name(host_header: str) -> str | None:
     """`Example.COM:8001` -> `example.com`, `[::1]:8001` -> `::1`; None when malformed."""
     try:
