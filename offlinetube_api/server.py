@@ -6,6 +6,11 @@ not have, against slow-loris clients that open many connections and trickle thei
   `client_header_timeout`). uvicorn's keep-alive timeout stops counting at the first byte.
 - A client address holds at most `max_connections_per_client` connections; one more is
   answered `503` and closed at once, so its file descriptor is free again.
+
+And one economy: what an answer writes within one step of the event loop leaves in one
+system call. uvicorn writes a response's head and its body separately, and the event loop
+sends each at once: two `write` calls and two TCP segments for every small answer (a
+thumbnail: 286 bytes, then 13,015), where nginx sends one.
 """
 
 import asyncio
@@ -41,6 +46,39 @@ def _refusal() -> bytes:
 _REFUSAL = _refusal()
 
 
+class CoalescedWrites:
+    """A connection's transport whose writes wait for the end of the current event-loop step
+    and then go out together (`writelines`: one `writev` under uvloop). Everything else is the
+    transport's own; a close sends what waits first, an abort drops it, as for any buffered
+    data. The bytes written must not change afterwards: ASGI bodies are `bytes`."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._waiting: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._waiting:
+            self._loop.call_soon(self._send_waiting)
+        self._waiting.append(data)
+
+    def _send_waiting(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        if waiting and not self._transport.is_closing():
+            self._transport.writelines(waiting)
+
+    def close(self) -> None:
+        self._send_waiting()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._waiting = []
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedHttpProtocol(HttpToolsProtocol):
     """One connection. Made for one server by `guarded_http_protocol`, which gives the class
     its limits and its own count of connections per client address."""
@@ -61,7 +99,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._counted_as: str | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(CoalescedWrites(transport, self.loop))  # type: ignore[arg-type]
         if self.client is not None:
             self._counted_as = self.client[0]
             self.connections_by_client[self._counted_as] += 1
