@@ -46,11 +46,20 @@ def _refusal() -> bytes:
 _REFUSAL = _refusal()
 
 
+# A write of at least this many bytes goes out at once, with whatever waits before it, rather
+# than at the end of the step: held back, a 1 MiB range answer ran at half the rate (random
+# 1 MiB ranges, 4 connections: 457-492 against 981-1,080 MiB/s; sent at once in one `writev`
+# with its head, 994-1,087, measured 2026-12-01). 64 KiB is the event loop's own high-water
+# mark, above which a write pauses the writer anyway.
+SEND_AT_ONCE_BYTES = 64 * 1024
+
+
 class CoalescedWrites:
-    """A connection's transport whose writes wait for the end of the current event-loop step
-    and then go out together (`writelines`: one `writev` under uvloop). Everything else is the
-    transport's own; a close sends what waits first, an abort drops it, as for any buffered
-    data. The bytes written must not change afterwards: ASGI bodies are `bytes`."""
+    """A connection's transport whose small writes wait for the end of the current event-loop
+    step and then go out together (`writelines`: one `writev` under uvloop); a large one goes
+    at once, after what waits, in the same call. Everything else is the transport's own; a
+    close sends what waits first, an abort drops it, as for any buffered data. The bytes
+    written must not change afterwards: ASGI bodies are `bytes`."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
@@ -58,6 +67,10 @@ class CoalescedWrites:
         self._waiting: list[bytes] = []
 
     def write(self, data: bytes) -> None:
+        if len(data) >= SEND_AT_ONCE_BYTES:
+            waiting, self._waiting = self._waiting, []  # the scheduled send finds none left
+            self._transport.writelines([*waiting, data])
+            return
         if not self._waiting:
             self._loop.call_soon(self._send_waiting)
         self._waiting.append(data)

@@ -1,11 +1,12 @@
 """CoalescedWrites (server.py): what one step of the event loop writes leaves together, in
-order, and a close or an abort does with waiting bytes what it does with buffered ones. The
-transport below records what reaches it; the real server's answers go through the HTTP suite."""
+order, a large write at once, and a close or an abort does with waiting bytes what it does
+with buffered ones. The transport below records what reaches it; the real server's answers
+go through the HTTP suite."""
 
 import asyncio
 from typing import Any
 
-from offlinetube_api.server import CoalescedWrites
+from offlinetube_api.server import SEND_AT_ONCE_BYTES, CoalescedWrites
 
 
 class RecordingTransport:
@@ -50,6 +51,22 @@ def test_writes_of_one_step_leave_in_one_call_in_order() -> None:
         return transport
 
     assert asyncio.run(scenario()).sent == [[b"head", b"body"], [b"next"]]
+
+
+def test_a_large_write_goes_at_once_after_what_waits() -> None:
+    body = b"x" * SEND_AT_ONCE_BYTES
+
+    async def scenario() -> tuple[list[list[bytes]], RecordingTransport]:
+        writes, transport = _coalesced(asyncio.get_running_loop())
+        writes.write(b"head")
+        writes.write(body)
+        at_once = list(transport.sent)  # before the step ends
+        await asyncio.sleep(0)
+        return at_once, transport
+
+    at_once, transport = asyncio.run(scenario())
+    assert at_once == [[b"head", body]]
+    assert transport.sent == at_once  # and nothing sent twice
 
 
 def test_close_sends_what_waits_first_and_abort_drops_it() -> None:
