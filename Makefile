@@ -83,8 +83,8 @@ lint: $(TEST_INSTALLED)
 	$(BIN)/mypy offlinetube_api tools
 
 ## Benchmarks against nginx and the yt-dlp CLI, both modes (SQLite, and PostgreSQL on the
-## machine's server or a throwaway one), written to bench/RESULTS.md (about 10 minutes;
-## BENCH_QUICK=1 for a smoke run of a few minutes, BENCH_OUT=<file> to write elsewhere).
+## machine's server or a throwaway one), written to bench/RESULTS.md (about 40 minutes on 2
+## cores; BENCH_QUICK=1 for a smoke run of a few minutes, BENCH_OUT=<file> to write elsewhere).
 bench: $(TEST_INSTALLED)
 	$(BIN)/python -m bench
 
