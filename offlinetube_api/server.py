@@ -46,37 +46,38 @@ def _refusal() -> bytes:
 _REFUSAL = _refusal()
 
 
-# A write of at least this many bytes goes out at once, with whatever waits before it, rather
-# than at the end of the step: held back, a 1 MiB range answer ran at half the rate (random
-# 1 MiB ranges, 4 connections: 457-492 against 981-1,080 MiB/s; sent at once in one `writev`
-# with its head, 994-1,087, measured 2026-12-01). 64 KiB is the event loop's own high-water
-# mark, above which a write pauses the writer anyway.
+# Once this many bytes wait, they go out at once rather than at the end of the step. Held back,
+# a 1 MiB range answer ran at half the rate (random 1 MiB ranges, 4 connections: 457-492
+# against 981-1,080 MiB/s; sent at once in one `writev` with its head, 994-1,087, measured
+# 2026-12-01); and a producer that writes without yielding would pile up its whole answer here,
+# out of reach of the flow control that pauses it when the socket is full. 64 KiB is the event
+# loop's own high-water mark, above which a write pauses the writer anyway.
 SEND_AT_ONCE_BYTES = 64 * 1024
 
 
 class CoalescedWrites:
-    """A connection's transport whose small writes wait for the end of the current event-loop
-    step and then go out together (`writelines`: one `writev` under uvloop); a large one goes
-    at once, after what waits, in the same call. Everything else is the transport's own; a
-    close sends what waits first, an abort drops it, as for any buffered data. The bytes
-    written must not change afterwards: ASGI bodies are `bytes`."""
+    """A connection's transport whose writes wait for the end of the current event-loop step
+    and then go out together (`writelines`: one `writev` under uvloop), unless
+    SEND_AT_ONCE_BYTES wait: then at once, in the same call. Everything else is the
+    transport's own; a close sends what waits first, an abort drops it, as for any buffered
+    data. The bytes written must not change afterwards: ASGI bodies are `bytes`."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._waiting: list[bytes] = []
+        self._waiting_bytes = 0
 
     def write(self, data: bytes) -> None:
-        if len(data) >= SEND_AT_ONCE_BYTES:
-            waiting, self._waiting = self._waiting, []  # the scheduled send finds none left
-            self._transport.writelines([*waiting, data])
-            return
         if not self._waiting:
             self._loop.call_soon(self._send_waiting)
         self._waiting.append(data)
+        self._waiting_bytes += len(data)
+        if self._waiting_bytes >= SEND_AT_ONCE_BYTES:
+            self._send_waiting()  # the scheduled call then finds nothing left
 
     def _send_waiting(self) -> None:
-        waiting, self._waiting = self._waiting, []
+        waiting, self._waiting, self._waiting_bytes = self._waiting, [], 0
         if waiting and not self._transport.is_closing():
             self._transport.writelines(waiting)
 

@@ -69,6 +69,25 @@ def test_a_large_write_goes_at_once_after_what_waits() -> None:
     assert transport.sent == at_once  # and nothing sent twice
 
 
+def test_small_writes_go_at_once_when_enough_wait() -> None:
+    """A producer that writes without yielding gets no further than SEND_AT_ONCE_BYTES ahead
+    of the transport, whose own buffer then pauses it when the socket is full."""
+    piece = b"x" * 1000
+    count = SEND_AT_ONCE_BYTES // len(piece) + 1
+
+    async def scenario() -> tuple[list[list[bytes]], RecordingTransport]:
+        writes, transport = _coalesced(asyncio.get_running_loop())
+        for _ in range(count + 1):
+            writes.write(piece)
+        at_once = list(transport.sent)  # before the step ends
+        await asyncio.sleep(0)
+        return at_once, transport
+
+    at_once, transport = asyncio.run(scenario())
+    assert at_once == [[piece] * count]
+    assert transport.sent == [[piece] * count, [piece]]
+
+
 def test_close_sends_what_waits_first_and_abort_drops_it() -> None:
     async def scenario() -> tuple[RecordingTransport, RecordingTransport]:
         loop = asyncio.get_running_loop()
