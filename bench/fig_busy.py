@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.fig_fanout import FINAL
 from bench.fig_overhead import CliRun, submit
 from bench.load import Latencies
 from bench.media import make_thumbnail
@@ -35,7 +36,6 @@ SAMPLE_INTERVAL_S = 0.25
 CONCURRENT = 3
 MEMORY_DOWNLOAD_S = 8.0  # long enough for several samples of each download
 MEMORY_DEADLINE_S = 120.0
-FINAL = {"completed", "failed", "cancelled"}
 
 
 @dataclass
@@ -203,7 +203,7 @@ def _memory_run(site: FixtureSite, scratch: Path) -> MemoryRun:
         sampling.start()
         tasks = [submit(service, url) for url in urls]
         give_up = time.monotonic() + MEMORY_DEADLINE_S
-        while not set(statuses := _statuses(service, tasks)) <= FINAL:
+        while not set(statuses := _statuses(service, tasks)) <= set(FINAL):
             if time.monotonic() > give_up:
                 raise RuntimeError(f"memory run: downloads still {statuses} after the deadline")
             time.sleep(0.25)
